@@ -1,0 +1,329 @@
+"""Optimizers that follow the update rules of the matching `torch.optim` algorithms exactly.
+
+All parameters of a model live in one flat buffer and so do their gradients; every optimizer keeps
+its per-parameter state as flat buffers of the same size and updates the parameters in place
+(`out=` arithmetic, one scratch buffer), so a step allocates nothing.
+
+Gradients are of the batch-mean loss.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .registry import lookup
+
+
+class Optimizer:
+    """Base class. `step(params, grads)` updates the flat float array `params` in place."""
+
+    name = "optimizer"
+    #: names of the flat state buffers, each shaped like the parameters
+    state_names: tuple[str, ...] = ()
+
+    def __init__(self, lr: float = 0.01):
+        self.lr = _positive("lr", lr)
+        self.t = 0
+        self.state: dict[str, np.ndarray] = {}
+        self._scratch: np.ndarray | None = None
+
+    # -- state ------------------------------------------------------------------------------
+    def build(self, size: int, dtype: np.dtype) -> None:
+        """Allocate zeroed state buffers for `size` parameters (called on the first step)."""
+        self.state = {k: np.zeros(size, dtype=dtype) for k in self.state_names}
+        self._scratch = np.empty(size, dtype=dtype)
+        self.t = 0
+
+    def _ensure(self, params: np.ndarray) -> None:
+        if self._scratch is None or self._scratch.shape != params.shape or self._scratch.dtype != params.dtype:
+            old_t, old = self.t, self.state
+            self.build(params.size, params.dtype)
+            if old and all(v.shape == params.shape for v in old.values()):  # loaded state
+                self.state = {k: v.astype(params.dtype) for k, v in old.items()}
+                self.t = old_t
+
+    def step(self, params: np.ndarray, grads: np.ndarray) -> None:
+        self._ensure(params)
+        self.t += 1
+        self._update(params, grads, self._scratch)
+
+    def _update(self, p: np.ndarray, g: np.ndarray, tmp: np.ndarray) -> None:
+        raise NotImplementedError
+
+    # -- config -----------------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        return {"lr": self.lr}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"t": self.t, "buffers": {k: v.copy() for k, v in self.state.items()}}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.t = int(state["t"])
+        self.state = {k: np.array(v) for k, v in state["buffers"].items()}
+        self._scratch = None
+        if self.state:
+            size = next(iter(self.state.values())).size
+            dtype = next(iter(self.state.values())).dtype
+            self._scratch = np.empty(size, dtype=dtype)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+def _positive(name: str, value: float, allow_zero: bool = False) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number; got {value!r}.") from None
+    if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
+        bound = "≥ 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be a finite number {bound}; got {value!r}.")
+    return v
+
+
+def _fraction(name: str, value: float) -> float:
+    v = _positive(name, value, allow_zero=True)
+    if v >= 1:
+        raise ValueError(f"{name} must be in [0, 1); got {value!r}.")
+    return v
+
+
+class Iterative(Optimizer):
+    """Plain gradient descent: w -= lr * g."""
+
+    name = "iterative"
+
+    def _update(self, p, g, tmp):
+        np.multiply(g, self.lr, out=tmp)
+        p -= tmp
+
+
+class SGD(Optimizer):
+    """torch.optim.SGD with momentum (dampening 0): b = m*b + g; w -= lr * (g + m*b if nesterov else b)."""
+
+    name = "sgd"
+    state_names = ("momentum_buffer",)
+
+    def __init__(self, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False):
+        super().__init__(lr)
+        self.momentum = _fraction("momentum", momentum)
+        self.nesterov = bool(nesterov)
+        if self.nesterov and self.momentum == 0:
+            raise ValueError("Nesterov momentum needs momentum > 0.")
+
+    def _update(self, p, g, tmp):
+        if self.momentum == 0:
+            np.multiply(g, self.lr, out=tmp)
+            p -= tmp
+            return
+        buf = self.state["momentum_buffer"]
+        # torch: buf = g on the first step, else buf = m * buf + g; identical since buf starts at 0.
+        buf *= self.momentum
+        buf += g
+        if self.nesterov:
+            np.multiply(buf, self.momentum, out=tmp)
+            tmp += g
+        else:
+            tmp[...] = buf
+        tmp *= self.lr
+        p -= tmp
+
+    def get_config(self):
+        return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class Momentum(SGD):
+    """SGD with Nesterov momentum 0.9 (torch SGD, nesterov=True)."""
+
+    name = "momentum"
+
+    def __init__(self, lr: float = 0.01, momentum: float = 0.9, nesterov: bool = True):
+        super().__init__(lr, momentum, nesterov)
+
+
+class RMSprop(Optimizer):
+    """torch.optim.RMSprop: v = a*v + (1-a)*g²; w -= lr * g / (sqrt(v) + eps)."""
+
+    name = "rmsprop"
+    state_names = ("square_avg",)
+
+    def __init__(self, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8):
+        super().__init__(lr)
+        self.alpha = _fraction("alpha", alpha)
+        self.eps = _positive("eps", eps)
+
+    def _update(self, p, g, tmp):
+        v = self.state["square_avg"]
+        v *= self.alpha
+        np.multiply(g, g, out=tmp)
+        tmp *= 1 - self.alpha
+        v += tmp
+        np.sqrt(v, out=tmp)
+        tmp += self.eps
+        np.divide(g, tmp, out=tmp)
+        tmp *= self.lr
+        p -= tmp
+
+    def get_config(self):
+        return {"lr": self.lr, "alpha": self.alpha, "eps": self.eps}
+
+
+class Adagrad(Optimizer):
+    """torch.optim.Adagrad (no lr decay): s += g²; w -= lr * g / (sqrt(s) + eps)."""
+
+    name = "adagrad"
+    state_names = ("sum",)
+
+    def __init__(self, lr: float = 0.01, eps: float = 1e-10):
+        super().__init__(lr)
+        self.eps = _positive("eps", eps)
+
+    def _update(self, p, g, tmp):
+        s = self.state["sum"]
+        np.multiply(g, g, out=tmp)
+        s += tmp
+        np.sqrt(s, out=tmp)
+        tmp += self.eps
+        np.divide(g, tmp, out=tmp)
+        tmp *= self.lr
+        p -= tmp
+
+    def get_config(self):
+        return {"lr": self.lr, "eps": self.eps}
+
+
+class Adam(Optimizer):
+    """torch.optim.Adam: m, v moving averages; w -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)."""
+
+    name = "adam"
+    state_names = ("exp_avg", "exp_avg_sq")
+
+    def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
+        super().__init__(lr)
+        self.beta1 = _fraction("beta1", beta1)
+        self.beta2 = _fraction("beta2", beta2)
+        self.eps = _positive("eps", eps)
+
+    def _update(self, p, g, tmp):
+        m, v = self.state["exp_avg"], self.state["exp_avg_sq"]
+        b1, b2 = self.beta1, self.beta2
+        m *= b1
+        np.multiply(g, 1 - b1, out=tmp)
+        m += tmp
+        v *= b2
+        np.multiply(g, g, out=tmp)
+        tmp *= 1 - b2
+        v += tmp
+        step_size = self.lr / (1 - b1**self.t)
+        np.sqrt(v, out=tmp)
+        tmp *= 1 / math.sqrt(1 - b2**self.t)
+        tmp += self.eps
+        np.divide(m, tmp, out=tmp)
+        tmp *= step_size
+        p -= tmp
+
+    def get_config(self):
+        return {"lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
+
+
+class Adamax(Optimizer):
+    """torch.optim.Adamax: m = b1*m + (1-b1)*g; u = max(b2*u, |g| + eps); w -= lr/(1-b1^t) * m/u."""
+
+    name = "adamax"
+    state_names = ("exp_avg", "exp_inf")
+
+    def __init__(self, lr: float = 0.002, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
+        super().__init__(lr)
+        self.beta1 = _fraction("beta1", beta1)
+        self.beta2 = _fraction("beta2", beta2)
+        self.eps = _positive("eps", eps)
+
+    def _update(self, p, g, tmp):
+        m, u = self.state["exp_avg"], self.state["exp_inf"]
+        m *= self.beta1
+        np.multiply(g, 1 - self.beta1, out=tmp)
+        m += tmp
+        u *= self.beta2
+        np.abs(g, out=tmp)
+        tmp += self.eps
+        np.maximum(u, tmp, out=u)
+        np.divide(m, u, out=tmp)
+        tmp *= self.lr / (1 - self.beta1**self.t)
+        p -= tmp
+
+    def get_config(self):
+        return {"lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
+
+
+class Adadelta(Optimizer):
+    """torch.optim.Adadelta: v = r*v + (1-r)*g²; d = sqrt(a+eps)/sqrt(v+eps)*g; a = r*a + (1-r)*d²; w -= lr*d."""
+
+    name = "adadelta"
+    state_names = ("square_avg", "acc_delta")
+
+    def __init__(self, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6):
+        super().__init__(lr)
+        self.rho = _fraction("rho", rho)
+        self.eps = _positive("eps", eps)
+
+    def build(self, size, dtype):
+        super().build(size, dtype)
+        self._scratch2 = np.empty(size, dtype=dtype)
+
+    def _update(self, p, g, tmp):
+        v, acc = self.state["square_avg"], self.state["acc_delta"]
+        if getattr(self, "_scratch2", None) is None or self._scratch2.shape != p.shape:
+            self._scratch2 = np.empty_like(p)
+        tmp2, r = self._scratch2, self.rho
+        v *= r
+        np.multiply(g, g, out=tmp)
+        tmp *= 1 - r
+        v += tmp
+        np.add(v, self.eps, out=tmp)
+        np.sqrt(tmp, out=tmp)  # std
+        np.add(acc, self.eps, out=tmp2)
+        np.sqrt(tmp2, out=tmp2)
+        np.divide(tmp2, tmp, out=tmp)
+        tmp *= g  # delta
+        np.multiply(tmp, tmp, out=tmp2)
+        tmp2 *= 1 - r
+        acc *= r
+        acc += tmp2
+        tmp *= self.lr
+        p -= tmp
+
+    def get_config(self):
+        return {"lr": self.lr, "rho": self.rho, "eps": self.eps}
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    "sgd": SGD,
+    "iterative": Iterative,
+    "momentum": Momentum,
+    "rmsprop": RMSprop,
+    "adagrad": Adagrad,
+    "adam": Adam,
+    "adamax": Adamax,
+    "adadelta": Adadelta,
+}
+
+
+def get(name: str | Optimizer, lr: float | None = None, mr: float | None = None) -> Optimizer:
+    """Optimizer by name (lr from compile_model; `mr` is the momentum rate of "sgd") or as given."""
+    if isinstance(name, Optimizer):
+        return name
+    cls = lookup("optimizer", name, OPTIMIZERS)
+    kwargs: dict[str, float] = {}
+    if lr is not None:
+        kwargs["lr"] = lr
+    if cls is SGD and mr is not None:
+        kwargs["momentum"] = mr
+    return cls(**kwargs)
+
+
+def from_config(name: str, config: dict[str, Any]) -> Optimizer:
+    cls = lookup("optimizer", name, OPTIMIZERS)
+    return cls(**config)
