@@ -1,0 +1,82 @@
+"""Small, pure NumPy helpers for evaluating a classifier and preparing curves for display.
+
+Nothing here knows about Streamlit; the dashboard calls these so that its pages contain no maths.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def labels_of(y: np.ndarray) -> np.ndarray:
+    """Integer class labels from int labels (n,) or one-hot / probability rows (n, k)."""
+    y = np.asarray(y)
+    if y.ndim == 2:
+        return y.argmax(axis=1).astype(np.int64)
+    return y.astype(np.int64).reshape(-1)
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = 10) -> np.ndarray:
+    """Counts (n_classes, n_classes): row = true class, column = predicted class.
+
+    Both arguments may be int labels or one-hot/probability rows.
+    """
+    t = labels_of(y_true)
+    p = labels_of(y_pred)
+    if t.shape != p.shape:
+        raise ValueError(f"y_true has {t.size} labels but y_pred has {p.size}.")
+    cm = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(cm, (t, p), 1)
+    return cm
+
+
+def per_class_accuracy(cm: np.ndarray) -> np.ndarray:
+    """Recall of each class (diagonal / row sums); NaN for a class with no samples."""
+    cm = np.asarray(cm, dtype=np.float64)
+    rows = cm.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(rows > 0, np.diag(cm) / np.where(rows > 0, rows, 1), np.nan)
+
+
+def misclassified(y_true: np.ndarray, probs: np.ndarray, limit: int = 24) -> dict[str, np.ndarray]:
+    """The most confidently wrong predictions, most confident first.
+
+    Returns arrays ``index``, ``true``, ``pred``, ``confidence`` (probability of the predicted class).
+    """
+    probs = np.asarray(probs)
+    t = labels_of(y_true)
+    p = probs.argmax(axis=1)
+    conf = probs[np.arange(len(p)), p]
+    wrong = np.flatnonzero(p != t)
+    order = wrong[np.argsort(-conf[wrong], kind="stable")][: max(0, int(limit))]
+    return {
+        "index": order,
+        "true": t[order],
+        "pred": p[order],
+        "confidence": conf[order].astype(np.float64),
+    }
+
+
+def downsample_indices(n: int, max_points: int) -> np.ndarray:
+    """At most ``max_points`` evenly spread indices into a series of length n, always keeping the last."""
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if n <= max_points:
+        return np.arange(n)
+    idx = np.linspace(0, n - 1, max(2, int(max_points))).round().astype(np.int64)
+    return np.unique(idx)
+
+
+def ema(values: np.ndarray, alpha: float = 0.1) -> np.ndarray:
+    """Bias-corrected exponential moving average (as TensorBoard's smoothing), NaNs skipped."""
+    values = np.asarray(values, dtype=np.float64)
+    out = np.empty_like(values)
+    acc = 0.0
+    weight = 0.0
+    last = np.nan
+    for i, v in enumerate(values):
+        if np.isfinite(v):
+            acc = (1 - alpha) * acc + alpha * v
+            weight = (1 - alpha) * weight + alpha
+            last = acc / weight
+        out[i] = last
+    return out
