@@ -98,7 +98,11 @@ class Progress:
 
 @dataclass
 class Curves:
-    """Downsampled series for plotting. ``*_x`` are in epochs (fractional for batches)."""
+    """Downsampled series for plotting.
+
+    ``*_x`` count passes over the training data (fractional for batches), so the axis keeps growing
+    even when a run is stopped mid-epoch and continued (the engine then repeats that epoch number).
+    """
 
     batch_x: np.ndarray
     batch_loss: np.ndarray
@@ -106,6 +110,7 @@ class Curves:
     batch_loss_smooth: np.ndarray
     batch_accuracy_smooth: np.ndarray
     epoch_x: np.ndarray
+    epoch_number: np.ndarray
     epoch_loss: np.ndarray
     epoch_accuracy: np.ndarray
     val_loss: np.ndarray
@@ -231,7 +236,10 @@ class TrainingRun:
         self._b_acc_s: list[float] = []
         self._ema = [0.0, 0.0, 0.0, 0.0]  # loss acc, loss weight, acc acc, acc weight
         self._epoch_logs: list[dict[str, float]] = []
+        self._x_pos = 0.0  # passes over the training data so far (x axis of the curves)
         self._seed_from_model()
+        if self._epoch_logs:
+            self._x_pos = max(self._x_pos, float(self._epoch_logs[-1]["x"]))
 
     # ------------------------------------------------------------------ seeding
     def _seed_from_model(self) -> None:
@@ -244,6 +252,7 @@ class TrainingRun:
                     if i < len(values):
                         row[key] = values[i]
                 row["epoch"] = i + 1
+                row["x"] = float(i + 1)
                 self._epoch_logs.append(row)
             if n > self._epochs_done:
                 self._epochs_done = n
@@ -260,14 +269,13 @@ class TrainingRun:
             if losses and len(epochs) == len(losses) == len(batches):
                 e = np.asarray(epochs, dtype=np.float64)
                 b = np.asarray(batches, dtype=np.float64)
-                base = 1.0 if e.min() >= 1 else 0.0  # engine may count epochs from 0 or 1
-                xs = np.empty_like(e)
-                for ep in np.unique(e):
-                    mask = e == ep
-                    nb = b[mask].max() + 1
-                    xs[mask] = (ep - base) + (b[mask] + 1) / nb
+                ebase = 1.0 if e.min() >= 1 else 0.0  # epochs and batches may count from 0 or 1
+                bbase = 1.0 if b.min() >= 1 else 0.0
+                nb = max(1.0, b.max() - bbase + 1)
+                xs = (e - ebase) + (b - bbase + 1) / nb
                 for xv, lv, av in zip(xs, losses, accs):
                     self._append_batch_point(float(xv), lv, av)
+                self._x_pos = float(xs[-1])
         except Exception:
             log.debug("could not read model.batch_history", exc_info=True)
 
@@ -444,7 +452,8 @@ class TrainingRun:
             batch_accuracy=ba,
             batch_loss_smooth=bls,
             batch_accuracy_smooth=bas,
-            epoch_x=np.asarray([r.get("epoch", i + 1) for i, r in enumerate(rows)], dtype=np.float64),
+            epoch_x=np.asarray([r.get("x", r.get("epoch", i + 1)) for i, r in enumerate(rows)], dtype=np.float64),
+            epoch_number=np.asarray([r.get("epoch", i + 1) for i, r in enumerate(rows)], dtype=np.int64),
             epoch_loss=col("loss"),
             epoch_accuracy=col("accuracy"),
             val_loss=col("val_loss"),
@@ -524,8 +533,8 @@ class TrainingRun:
             if size is None:
                 size = min(self.batch_size, self.n_train - (self._batch - 1) * self.batch_size)
             self._run_samples += max(0, size)
-            xv = self._epochs_done + self._batch / self.batches_per_epoch
-            self._append_batch_point(xv, logs.get("loss"), logs.get("accuracy"))
+            self._x_pos += max(0, size) / self.n_train
+            self._append_batch_point(self._x_pos, logs.get("loss"), logs.get("accuracy"))
             self._last_loss = _finite_or_none(logs.get("loss"))
             self._last_acc = _finite_or_none(logs.get("accuracy"))
             self._serve_snapshot_locked()
@@ -546,6 +555,8 @@ class TrainingRun:
             self._run_epochs_done += 1
             row = {k: _plain(v) for k, v in logs.items()}
             row["epoch"] = self._epochs_done
+            self._x_pos = round(self._x_pos, 6)
+            row["x"] = self._x_pos
             self._epoch_logs.append(row)
             self._batch = 0
 
@@ -818,3 +829,68 @@ def prepare_mnist(
         "x_val": datasets.scale(x_val) if len(x_val) else np.zeros((0, 784), np.float32),
         "y_val": np.asarray(y_val),
     }
+
+
+def config_from_model(model: Any) -> NetworkConfig | None:
+    """The NetworkConfig that rebuilds ``model``'s architecture and compile settings, or None when
+    the model cannot be described by one (e.g. another input size, a layer without bias)."""
+    try:
+        cfg = model.get_config()
+        layers = cfg["layers"]
+        hidden: list[LayerSpec] = []
+        dense = [spec for spec in layers if spec.get("type") == "FFL"]
+        if not dense:
+            return None
+        pending_dropout = None
+        out_act = None
+        for i, spec in enumerate(layers):
+            kind, c = spec.get("type"), spec.get("config", {})
+            if kind == "Dropout":
+                if not hidden or pending_dropout is not None or hidden[-1].dropout:
+                    return None
+                hidden[-1] = LayerSpec(hidden[-1].neurons, hidden[-1].activation, float(c.get("rate", 0.0)))
+                continue
+            if kind != "FFL" or not c.get("is_bias", True):
+                return None
+            act = c.get("activation") or "linear"
+            if spec is dense[-1]:
+                if i != len(layers) - 1:
+                    return None
+                out_act = act
+                outputs = int(c["neurons"])
+            else:
+                if act not in HIDDEN_ACTIVATIONS:
+                    return None
+                hidden.append(LayerSpec(int(c["neurons"]), act, 0.0))
+        inputs = int(dense[0]["config"]["input_shape"])
+        if out_act not in OUTPUT_ACTIVATIONS:
+            return None
+        comp = cfg.get("compile") or {}
+        opt = (comp.get("optimizer") or {}).get("name", "adam")
+        if opt not in OPTIMIZERS:
+            return None
+        opt_cfg = (comp.get("optimizer") or {}).get("config", {})
+        mr = opt_cfg.get("momentum", comp.get("mr", 0.9)) if opt in MOMENTUM_OPTIMIZERS else 0.9
+        return NetworkConfig(
+            hidden=tuple(hidden),
+            output_activation=out_act,
+            loss=comp.get("loss", "cse"),
+            optimizer=opt,
+            lr=float(comp.get("lr", 1e-3)),
+            mr=float(mr if mr is not None else 0.9),
+            seed=int(cfg.get("seed") or 0),
+            inputs=inputs,
+            outputs=outputs,
+        )
+    except Exception:
+        log.debug("config_from_model failed", exc_info=True)
+        return None
+
+
+def curves_of(model: Any, max_points: int = 300) -> Curves:
+    """Curves of a model's recorded history without training it (e.g. a model loaded from a file)."""
+    if model is None:
+        e = np.zeros(0)
+        return Curves(e, e, e, e, e, e, np.zeros(0, np.int64), e, e, e, e)
+    run = TrainingRun(model, np.zeros((1, 1), np.float32), np.zeros(1), batch_size=1)
+    return run.curves(max_points)

@@ -1,0 +1,157 @@
+"""Draw page: draw a digit and see what the network reads, with the input it sees and all ten probabilities."""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from pages import common as C
+
+log = logging.getLogger("nnstudio.draw")
+
+CANVAS_SIZE = 280
+LIVE_SECONDS = 1.5
+
+
+def _clear() -> None:
+    st.session_state["canvas_n"] = st.session_state.get("canvas_n", 0) + 1
+
+
+def model_choices(s: C.Studio) -> dict[str, str]:
+    """Available models: key -> label."""
+    choices: dict[str, str] = {}
+    if s.model is not None and (s.has_learned or s.training_active):
+        live = " — training now, live weights" if s.training_active else ""
+        choices["session"] = f"Your model ({C.describe_model(s)}){live}"
+    pre, _ = C.load_pretrained()
+    if pre is not None:
+        ep = int(getattr(pre, "epoch", 0) or 0)
+        choices["pretrained"] = f"Pretrained model (shipped with NN Studio{f', {ep} epochs' if ep else ''})"
+    if s.model is not None and "session" not in choices:
+        choices["session"] = f"Your model ({C.describe_model(s)}) — untrained, it will guess"
+    return choices
+
+
+def current_model(s: C.Studio, key: str):
+    if key == "pretrained":
+        return C.load_pretrained()[0]
+    if s.training_active and s.run is not None:
+        return s.run.snapshot_model(timeout=3.0)
+    return s.model
+
+
+def probability_chart(probs: np.ndarray | None) -> go.Figure:
+    p = np.zeros(10) if probs is None else np.asarray(probs, dtype=float)
+    best = int(p.argmax()) if probs is not None else -1
+    colors = ["#4f46e5" if i == best else "#c7d2fe" for i in range(10)]
+    fig = go.Figure(go.Bar(
+        x=[str(i) for i in range(10)], y=p, marker_color=colors,
+        text=[f"{v:.0%}" if v >= 0.005 else "" for v in p], textposition="outside",
+        hovertemplate="digit %{x}: %{y:.2%}<extra></extra>",
+    ))
+    fig.update_layout(
+        height=300, margin=dict(l=10, r=10, t=30, b=10), template="plotly_white",
+        title=dict(text="Probability of each digit", x=0.01, y=0.98, font=dict(size=14)),
+        xaxis=dict(title="digit", type="category"),
+        yaxis=dict(range=[0, 1.12], tickformat=".0%", title=None),
+    )
+    return fig
+
+
+def draw_panel(s: C.Studio, key: str) -> None:
+    live = key == "session" and s.training_active
+
+    @st.fragment(run_every=LIVE_SECONDS if live else None)
+    def _panel() -> None:
+        from streamlit_drawable_canvas import st_canvas
+
+        from nncore.preprocess import canvas_to_mnist
+
+        left, mid, right = st.columns([1.15, 0.85, 1.6], gap="medium")
+        with left:
+            st.markdown("**Your drawing**", help="Draw one digit with the mouse or a finger, large and centred "
+                        "like on paper. The network was trained on white digits on black.")
+            res = st_canvas(
+                stroke_width=20, stroke_color="#FFFFFF", background_color="#000000",
+                width=CANVAS_SIZE, height=CANVAS_SIZE, drawing_mode="freedraw",
+                return_image_data=True, update_streamlit=True,
+                key=f"canvas_{st.session_state.get('canvas_n', 0)}",
+            )
+            st.button("Clear", icon=":material/ink_eraser:", on_click=_clear, key="clear_canvas",
+                      help="Erase the drawing and start again.")
+        model = current_model(s, key)
+        try:
+            img = res.image_data
+            prep = canvas_to_mnist(img) if img is not None else None
+        except Exception as exc:
+            log.exception("preprocessing failed")
+            with mid:
+                st.error(f"The drawing could not be read: {exc}")
+            return
+        probs = None
+        if prep is not None and not prep.empty and model is not None:
+            try:
+                probs = np.asarray(model.predict(prep.vector[None, :]))[0]
+                if not np.all(np.isfinite(probs)):
+                    probs = None
+            except Exception as exc:
+                log.exception("prediction failed")
+                with mid:
+                    st.error(f"The model could not make a prediction: {exc}")
+                return
+        with mid:
+            if probs is not None:
+                d = int(probs.argmax())
+                st.metric("Prediction", str(d), f"{probs[d]:.0%} confidence", delta_color="off",
+                          delta_arrow="off",
+                          help="The digit with the highest probability, and that probability.")
+            else:
+                reason = prep.reason if prep is not None and prep.reason else "Draw a digit"
+                st.metric("Prediction", "–", help="The digit with the highest probability.")
+                st.info(f"{reason} in the black square.", icon=":material/draw:")
+            st.markdown("**What the network sees**", help="Your drawing cropped, scaled to 20×20 pixels and "
+                        "centred in 28×28 like the MNIST digits: this is the network's input.")
+            if prep is not None and not prep.empty:
+                st.image(C.digit_png(prep.image, 5), width=140)
+            else:
+                st.image(C.digit_png(np.zeros((28, 28), np.float32), 5), width=140)
+        with right:
+            st.plotly_chart(probability_chart(probs), key="probs", config={"displaylogo": False,
+                                                                           "staticPlot": True})
+            if live:
+                st.caption(":green[●] The network is training: the prediction updates as it learns.")
+
+    _panel()
+
+
+def main() -> None:
+    C.sidebar_config()
+    s = C.studio()
+    st.title("Draw", anchor=False)
+    choices = model_choices(s)
+    if not choices:
+        _, why = C.load_pretrained()
+        st.warning(
+            "No model is available to read your digit. "
+            + (why + " " if why else "")
+            + "Train one on the Train page first: the defaults take a few seconds.",
+            icon=":material/info:",
+        )
+        C.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+        return
+    keys = list(choices)
+    default = "session" if "session" in choices and (s.has_learned or s.training_active) else keys[0]
+    if st.session_state.get("draw_model") not in keys:
+        st.session_state["draw_model"] = default
+    key = st.radio(
+        "Model", keys, format_func=choices.get, key="draw_model", horizontal=True,
+        help="Which network reads your drawing: the one you trained or loaded in this session, or the "
+        "pretrained model shipped with NN Studio.",
+    )
+    C.show_notices()
+    draw_panel(s, key)
+
+
+main()
