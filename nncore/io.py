@@ -200,6 +200,8 @@ def model_from_dict(doc: Any) -> NN:
                     raise _fail(f"{field}.config", f"unknown key(s) {sorted(extra)}.")
                 neurons = _get(config, "neurons", int, f"{field}.config")
                 inputs = _get(config, "input_shape", int, f"{field}.config", optional=i > 0)
+                if neurons < 1 or (inputs is not None and inputs < 1):
+                    raise _fail(f"{field}.config", "neurons and input_shape must be positive integers.")
                 if neurons > MAX_PARAMETERS or (inputs or 0) > MAX_PARAMETERS:
                     raise _fail(f"{field}.config", "layer size is too large.")
                 is_bias = _get(config, "is_bias", bool, f"{field}.config")

@@ -394,11 +394,18 @@ class NN:
                 pass
         result = History()
         self.stop_training = False
+        n_batches = math.ceil(len(x) / batch_size)
+        train_logs = {"epochs": epochs, "batches": n_batches, "samples": len(x), "batch_size": batch_size}
+        _call(callbacks, "on_train_begin", train_logs)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            self._run_epochs(x, y, vx, vy, epochs, batch_size, shuffle, callbacks, show_every, verbose, result)
+        _call(callbacks, "on_train_end", {"epoch": self.epoch, "stopped": self.stop_training})
+        return result
+
+    def _run_epochs(self, x, y, vx, vy, epochs, batch_size, shuffle, callbacks, show_every, verbose, result):
         n = len(x)
         n_batches = math.ceil(n / batch_size)
         out = self.output_layer
-        train_logs = {"epochs": epochs, "batches": n_batches, "samples": n, "batch_size": batch_size}
-        _call(callbacks, "on_train_begin", train_logs)
         for _ in range(epochs):
             if self.stop_training:
                 break
@@ -458,8 +465,6 @@ class NN:
             if verbose and (epoch % show_every == 0):
                 _print_epoch(logs)
             _call(callbacks, "on_epoch_end", epoch, dict(logs))
-        _call(callbacks, "on_train_end", {"epoch": self.epoch, "stopped": self.stop_training})
-        return result
 
     # ------------------------------------------------------------------ divergence
     def _snapshot(self) -> dict[str, Any]:
@@ -470,18 +475,16 @@ class NN:
         }
 
     def _diverged(self, snapshot: dict[str, Any], epoch: int, batch: int, loss: float) -> None:
-        """Keep the current weights when they are all finite, else roll back to the epoch start."""
-        state_ok = all(np.all(np.isfinite(v)) for v in self.optimizer.state.values())
-        if not (np.all(np.isfinite(self._params)) and state_ok):
-            self._params[...] = snapshot["params"]
-            self.optimizer.load_state_dict(snapshot["optimizer"])
-            for values in self.batch_history.values():
-                del values[snapshot["batches"] :]
+        """Roll weights, optimizer state and batch history back to the start of the failing epoch."""
+        self._params[...] = snapshot["params"]
+        self.optimizer.load_state_dict(snapshot["optimizer"])
+        for values in self.batch_history.values():
+            del values[snapshot["batches"] :]
         what = "NaN" if math.isnan(loss) else "infinite" if math.isinf(loss) else "non-finite weights"
         raise DivergenceError(
             f"Training diverged at epoch {epoch}, batch {batch}: the loss became {what}. "
-            f"The weights were restored to their last finite values. Try a lower learning rate "
-            f"(it is {self.lr:g}).",
+            f"The weights were restored to their last finite values (from the start of epoch {epoch}). "
+            f"Try a lower learning rate (it is {self.optimizer.lr:g}).",
             epoch=epoch,
             batch=batch,
         )
