@@ -10,7 +10,7 @@ No Streamlit here: the engine runs anywhere NumPy does.
 """
 from . import activations, losses, optimizers
 from .errors import DivergenceError, ModelFileError, NotCompiledError, ShapeError
-from .io import load_model, model_from_dict, model_to_json, save_model
+from .io import PRETRAINED_MODEL_PATH, load_model, load_pretrained, model_from_dict, model_to_json, save_model
 from .layers import FFL, Dropout, Layer
 from .model import NN, Callback, History
 
@@ -22,6 +22,8 @@ __all__ = [
     "Callback",
     "History",
     "load_model",
+    "load_pretrained",
+    "PRETRAINED_MODEL_PATH",
     "save_model",
     "model_to_json",
     "model_from_dict",

@@ -315,3 +315,17 @@ def load_model(source: str | os.PathLike | bytes | BinaryIO) -> NN:
 
 def _reject_constant(name: str) -> float:
     raise ModelFileError(f"Invalid model file: contains {name}, which is not a finite number.")
+
+
+#: The pretrained MNIST model shipped with NN Studio (trained by models/train_default.py).
+PRETRAINED_MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "mnist_mlp.json"
+
+
+def load_pretrained() -> NN:
+    """The shipped 784-256-128-10 MNIST model (≥ 98 % test accuracy)."""
+    if not PRETRAINED_MODEL_PATH.is_file():
+        raise FileNotFoundError(
+            f"The pretrained model {PRETRAINED_MODEL_PATH} is missing; restore it with "
+            "`git checkout -- models/mnist_mlp.json` or rebuild it with `python models/train_default.py`."
+        )
+    return load_model(PRETRAINED_MODEL_PATH)

@@ -210,19 +210,22 @@ class Adam(Optimizer):
     def _update(self, p, g, tmp):
         m, v = self.state["exp_avg"], self.state["exp_avg_sq"]
         b1, b2 = self.beta1, self.beta2
+        # m = b1*m + (1-b1)*g  written as  b1*(m - g) + g: three passes, no scratch
+        m -= g
         m *= b1
-        np.multiply(g, 1 - b1, out=tmp)
-        m += tmp
+        m += g
+        # v = b2*v + (1-b2)*g²
         v *= b2
         np.multiply(g, g, out=tmp)
         tmp *= 1 - b2
         v += tmp
-        step_size = self.lr / (1 - b1**self.t)
+        # torch: p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps). Multiplying numerator and denominator
+        # by sqrt(bc2) saves a pass: p -= (lr*sqrt(bc2)/bc1) * m / (sqrt(v) + eps*sqrt(bc2)).
+        sqrt_bc2 = math.sqrt(1 - b2**self.t)
         np.sqrt(v, out=tmp)
-        tmp *= 1 / math.sqrt(1 - b2**self.t)
-        tmp += self.eps
+        tmp += self.eps * sqrt_bc2
         np.divide(m, tmp, out=tmp)
-        tmp *= step_size
+        tmp *= self.lr * sqrt_bc2 / (1 - b1**self.t)
         p -= tmp
 
     def get_config(self):
