@@ -242,10 +242,7 @@ class NN:
             raise ShapeError(
                 f"{name} has {x.shape[1]} features per sample but the first layer expects {self.input_size}."
             )
-        if np.issubdtype(x.dtype, np.floating):
-            bad = x.size - int(np.count_nonzero(np.isfinite(x)))
-            if bad:
-                raise ValueError(f"{name} contains {bad} NaN or infinite value(s); remove or replace them first.")
+        _check_finite(x, name)
         return x
 
     def _check_y(self, y: Any, n: int, name: str = "y") -> np.ndarray:
@@ -257,10 +254,7 @@ class NN:
         if y.ndim == 0 or y.shape[0] != n:
             got = 0 if y.ndim == 0 else y.shape[0]
             raise ShapeError(f"x has {n} samples but {name} has {got}; they must have the same length.")
-        if np.issubdtype(y.dtype, np.floating):
-            bad = y.size - int(np.count_nonzero(np.isfinite(y)))
-            if bad:
-                raise ValueError(f"{name} contains {bad} NaN or infinite value(s); remove or replace them first.")
+        _check_finite(y, name)
         if y.ndim == 1:
             if outputs == 1:
                 return y.reshape(n, 1).astype(self.dtype)
@@ -642,6 +636,15 @@ class NN:
 
     def __repr__(self) -> str:
         return f"NN(layers={len(self.layers)}, parameters={self.total_parameters}, compiled={self.compiled})"
+
+
+def _check_finite(a: np.ndarray, name: str) -> None:
+    """Raise ValueError when a float array holds NaN or inf (a cheap sum first, exact count on failure)."""
+    if not np.issubdtype(a.dtype, np.floating) or np.isfinite(a.sum()):
+        return
+    bad = a.size - int(np.count_nonzero(np.isfinite(a)))
+    if bad:
+        raise ValueError(f"{name} contains {bad} NaN or infinite value(s); remove or replace them first.")
 
 
 def _int_param(name: str, value: Any, minimum: int) -> int:
