@@ -10,7 +10,7 @@ st.set_page_config(
     page_title="NN Studio",
     page_icon=":material/neurology:",
     layout="wide",
-    initial_sidebar_state="expanded",
+    initial_sidebar_state=380,  # px; AUTO state: expanded on desktop
     menu_items={"About": "NN Studio: watch a from-scratch NumPy neural network learn MNIST."},
 )
 

@@ -37,6 +37,7 @@ SAMPLE_CHOICES = [1_000, 2_000, 5_000, 10_000, 20_000, 30_000, 60_000]
 LR_CHOICES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0]
 BATCH_CHOICES = [1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048]
 MAX_HIDDEN = 6
+DROPOUT_CHOICES = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
 
 ACTIVATION_HELP = {
     "relu": "relu: max(0, x). Fast and the usual first choice.",
@@ -190,7 +191,7 @@ def apply_config_to_widgets(cfg: R.NetworkConfig) -> None:
         ids.append(i)
         ss[f"cfg_L{i}_n"] = int(h.neurons)
         ss[f"cfg_L{i}_act"] = h.activation
-        ss[f"cfg_L{i}_drop"] = float(h.dropout)
+        ss[f"cfg_L{i}_drop"] = min(DROPOUT_CHOICES, key=lambda v: abs(v - float(h.dropout)))
     ss["layer_ids"] = ids
     ss["layer_next"] = start + len(cfg.hidden)
     ss["cfg_out_act"] = cfg.output_activation
@@ -388,46 +389,50 @@ def render_sidebar() -> SidebarResult:
             "train on (the validation curve). 0 disables validation.",
         )
 
-        st.markdown("**Network**", help="784 pixel inputs → hidden layers → 10 outputs, one per digit.")
+        st.markdown("**Hidden layers**", help="784 pixel inputs → the hidden layers below → 10 outputs, "
+                    "one per digit. Each row is one fully connected layer.")
         ids = list(ss["layer_ids"])
         if not ids:
             st.caption("No hidden layers: a linear classifier on the raw pixels.")
         for k, i in enumerate(ids):
-            c1, c2, c3 = st.columns([1.15, 1.35, 0.5], vertical_alignment="bottom")
+            first = k == 0
+            vis = "visible" if first else "collapsed"
+            c1, c2, c3, c4 = st.columns([1.0, 1.25, 1.05, 0.4], vertical_alignment="bottom", gap="small")
             c1.number_input(
-                f"Layer {k + 1} neurons",
+                "Neurons" if first else f"Layer {k + 1} neurons",
                 min_value=1,
                 max_value=2048,
                 step=16,
                 key=f"cfg_L{i}_n",
-                help=f"Number of neurons in hidden layer {k + 1}. More neurons can learn more "
+                label_visibility=vis,
+                help="Neurons in each hidden layer (one row per layer). More neurons can learn more "
                 "but train slower.",
             )
             c2.selectbox(
-                "Activation",
+                "Activation" if first else f"Layer {k + 1} activation",
                 R.HIDDEN_ACTIVATIONS,
                 key=f"cfg_L{i}_act",
-                help="The non-linearity applied after this layer. " + " ".join(
+                label_visibility=vis,
+                help="The non-linearity applied after each layer. " + " ".join(
                     ACTIVATION_HELP[a] for a in R.HIDDEN_ACTIVATIONS
                 ),
             )
-            c3.button(
+            c3.selectbox(
+                "Dropout" if first else f"Layer {k + 1} dropout",
+                DROPOUT_CHOICES,
+                key=f"cfg_L{i}_drop",
+                format_func=lambda v: f"{v:g}",
+                label_visibility=vis,
+                help="During training, randomly switch off this share of the layer's outputs; "
+                "this reduces overfitting. 0 adds no dropout layer.",
+            )
+            c4.button(
                 "",
                 icon=":material/close:",
                 key=f"rm_L{i}",
                 on_click=_remove_layer,
                 args=(i,),
                 help=f"Remove hidden layer {k + 1}",
-            )
-            st.slider(
-                f"Layer {k + 1} dropout",
-                min_value=0.0,
-                max_value=0.8,
-                step=0.05,
-                key=f"cfg_L{i}_drop",
-                format="%.2f",
-                help="During training, randomly switch off this share of the layer's outputs; "
-                "reduces overfitting. 0 = no dropout layer.",
             )
         st.button(
             "Add hidden layer",
@@ -449,9 +454,9 @@ def render_sidebar() -> SidebarResult:
             "Loss",
             R.LOSSES,
             key="cfg_loss",
-            format_func=lambda v: {"cse": "cse (cross-entropy)", "mse": "mse (squared error)"}[v],
-            help="What training minimises. cse (cross-entropy) compares predicted probabilities "
-            "with the true digit and pairs with a softmax output; mse is the mean squared error.",
+            format_func=lambda v: {"cse": "cross-entropy", "mse": "mean squared"}[v],
+            help="What training minimises. Cross-entropy (cse) compares the predicted probabilities "
+            "with the true digit and needs a softmax output; mean squared error (mse) works with any output.",
         )
         cfg, settings = read_config()
         net_problems = R.validate_network(cfg)
@@ -462,7 +467,8 @@ def render_sidebar() -> SidebarResult:
                 st.error(net_problems[f"hidden{k}"])
 
         st.markdown("**Optimizer**")
-        st.selectbox(
+        c1, c2 = st.columns(2)
+        c1.selectbox(
             "Optimizer",
             R.OPTIMIZERS,
             key="cfg_opt",
@@ -470,15 +476,15 @@ def render_sidebar() -> SidebarResult:
                 f"{k}: {v}" for k, v in OPTIMIZER_HELP.items()
             ),
         )
-        st.caption(OPTIMIZER_HELP[ss["cfg_opt"]])
-        st.select_slider(
+        c2.selectbox(
             "Learning rate",
-            options=LR_CHOICES,
+            LR_CHOICES,
             key="cfg_lr",
             format_func=_fmt_lr,
             help="Step size of each weight update. Too high and the loss jumps around or becomes "
             "NaN (divergence); too low and learning is slow.",
         )
+        st.caption(OPTIMIZER_HELP[ss["cfg_opt"]])
         if "lr" in net_problems:
             st.error(net_problems["lr"])
         if ss["cfg_opt"] in R.MOMENTUM_OPTIMIZERS:
@@ -495,10 +501,10 @@ def render_sidebar() -> SidebarResult:
                 st.error(net_problems["mr"])
 
         st.markdown("**Training**")
-        c1, c2 = st.columns(2)
-        c1.select_slider(
+        c1, c2, c3 = st.columns(3)
+        c1.selectbox(
             "Batch size",
-            options=BATCH_CHOICES,
+            BATCH_CHOICES,
             key="cfg_batch",
             help="Digits per weight update. Small batches update more often but each update is "
             "noisier and slower per sample.",
@@ -512,10 +518,7 @@ def render_sidebar() -> SidebarResult:
             help="Passes over the training set when you press Start. Training again continues "
             "from where it stopped.",
         )
-        train_problems = R.validate_training(settings)
-        if "batch_size" in train_problems:
-            st.error(train_problems["batch_size"], icon=":material/error:")
-        st.number_input(
+        c3.number_input(
             "Seed",
             min_value=0,
             max_value=2**31 - 1,
@@ -524,7 +527,9 @@ def render_sidebar() -> SidebarResult:
             help="Random seed for the initial weights, the data subset and shuffling: the same "
             "seed and settings train the same network.",
         )
-
+        train_problems = R.validate_training(settings)
+        if "batch_size" in train_problems:
+            st.error(train_problems["batch_size"], icon=":material/error:")
         ensure_model(cfg, net_problems)
         _sidebar_summary(s, cfg, net_problems, locked)
     return SidebarResult(cfg, settings, net_problems, train_problems)
@@ -593,7 +598,31 @@ def sidebar_config() -> SidebarResult:
     res = st.session_state.get("_router_sidebar")
     if isinstance(res, SidebarResult):
         return res
+    if _misrouted():
+        st.rerun()
     return render_sidebar()
+
+
+def _misrouted() -> bool:
+    """True when Streamlit ran this page without the router (app.py).
+
+    Streamlit's legacy multipage mode ("a pages/ folder next to the main script") is switched off
+    only once some session has called st.navigation. If the very first request after a server start
+    is a deep link such as /train, Streamlit runs pages/train.py directly. We switch the legacy mode
+    off and rerun, so the router handles the request. Pages run on their own by AppTest are fine.
+    """
+    from streamlit import config
+
+    if config.get_option("global.appTest"):
+        return False
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a future Streamlit without the legacy mode
+        return False
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        return True
+    return False
 
 
 def show_notices() -> None:

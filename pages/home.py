@@ -23,12 +23,11 @@ with left:
         f"""
 1. **Configure** the network in the sidebar, or keep the defaults: {sb.cfg.shape_text()} neurons,
    {sb.cfg.optimizer} with learning rate {sb.cfg.lr:g}, {sb.settings.n_samples:,} training digits.
-   Hover over the <span title="Every setting has a tooltip like this one.">ⓘ</span> icons for explanations.
+   Hover over the small question-mark icons for an explanation of each setting.
 2. **Train**: press **Start** and watch the loss fall and the accuracy rise. Pause, stop or add an
    epoch at any time; you can leave the page while it trains.
 3. **Draw** a digit with your mouse and read the network's prediction and its confidence.
-""",
-        unsafe_allow_html=True,
+"""
     )
     c1, c2 = st.columns(2)
     with c1:
@@ -43,7 +42,7 @@ with right:
     st.subheader("Tips", anchor=False)
     st.markdown(
         """
-- A first run with the defaults takes a few seconds and reaches about 95 % accuracy.
+- A first run with the defaults takes a few seconds and reaches about 93 % accuracy.
 - Raise the learning rate to 1 with *sgd* to see a network **diverge**.
 - A wider network or more training digits usually helps; watch the gap between the
   train and validation curves to spot **overfitting**.

@@ -214,7 +214,7 @@ STATE_LABEL = {
 }
 
 
-def live_panel(s: C.Studio) -> None:
+def live_panel(s: C.Studio, sb: C.SidebarResult) -> None:
     """Progress, metrics and curves. Polls the runner every second while training."""
     active = s.training_active
     run_every = POLL_SECONDS if active else None
@@ -223,6 +223,18 @@ def live_panel(s: C.Studio) -> None:
     def _panel() -> None:
         run = s.run
         p = run.progress() if run is not None else R.Progress(epochs_done=s.epochs_trained)
+        if p.active and run is not None:
+            n_val = len(run.val_x) if run.val_x is not None else 0
+            data = f"training on {run.n_train:,} digits, validating on {n_val:,}"
+        else:
+            data = (f"Start trains on {sb.settings.n_train:,} digits and validates on "
+                    f"{sb.settings.n_samples - sb.settings.n_train:,}")
+        if p.active:
+            cfg = s.model_cfg or R.config_from_model(s.model)
+            what = f"{cfg.shape_text() if cfg else 'model'}, training now"
+        else:
+            what = C.describe_model(s)
+        st.caption(f"Model: **{what}** · {s.source or 'not built'} · {data}")
         if p.active:
             st.session_state["_train_seen_active"] = True
         elif st.session_state.get("_train_seen_active"):
@@ -279,7 +291,7 @@ def controls(s: C.Studio, sb: C.SidebarResult) -> None:
     c3.button("Stop", icon=":material/stop:", disabled=state not in (R.RUNNING, R.PAUSED), width="stretch",
               on_click=_stop, key="btn_stop",
               help="End this run after the current batch. Everything learned so far is kept.")
-    c4.button("+1 epoch", icon=":material/exposure_plus_1:", disabled=not can_train, width="stretch",
+    c4.button("+1 epoch", disabled=not can_train, width="stretch",
               on_click=_start, args=(1,), key="btn_plus1", help="Train one more epoch.")
     c5.button("Reset", icon=":material/restart_alt:", disabled=active or s.model is None, width="stretch",
               on_click=_ask_reset, key="btn_reset",
@@ -405,18 +417,13 @@ def main() -> None:
     sb = C.sidebar_config()
     s = C.studio()
     st.title("Train", anchor=False)
-    st.caption(
-        f"Model: **{C.describe_model(s)}** · {s.source or 'not built'} · "
-        f"training on {sb.settings.n_train:,} digits, validating on "
-        f"{sb.settings.n_samples - sb.settings.n_train:,}"
-    )
     if s.model is not None and s.has_learned and s.model_cfg != sb.cfg and not sb.net_problems:
         st.info("The sidebar describes a different network than the current model. Start continues "
                 "training the current model; press **Build new model** in the sidebar to use the new settings.",
                 icon=":material/info:")
     controls(s, sb)
     C.show_notices()
-    live_panel(s)
+    live_panel(s, sb)
     if s.model is not None:
         with st.expander("Model summary", icon=":material/table_rows:", expanded=not s.has_learned):
             df = s.model.summary()
