@@ -105,7 +105,9 @@ def _reset() -> None:
         from nncore import NN
 
         fresh = NN.from_config(s.model.get_config())
-        cfg = s.model_cfg or R.config_from_model(fresh)
+        cfg = R.config_from_model(fresh)
+        if cfg is not None:
+            C.apply_config_to_widgets(cfg)  # the sidebar shows the architecture that was reset
         s.set_model(fresh, cfg, "reset: same architecture, fresh weights")
         s.notify("success", "The model was reset to fresh random weights; its history was cleared.")
     except Exception as exc:
