@@ -1,0 +1,317 @@
+"""Pure NumPy/pandas helpers for looking inside a trained network (the dashboard's Inspect page).
+
+Nothing here knows about Streamlit. Everything works on an nncore ``NN`` (or a snapshot copy of one
+that another thread is training) and never changes the model:
+
+* first-layer weights as 28x28 tiles and an 8x8 mosaic (:func:`weight_tiles`, :func:`mosaic`),
+* every layer's output for one input and the most active units (:func:`layer_outputs`, :func:`top_units`),
+* saliency maps |d score / d input| (:func:`saliency`, :func:`normalize_map`),
+* weight and gradient statistics over epochs from ``model.layer_stats`` (:func:`stats_frame`,
+  :func:`histogram_lines`, :func:`gradient_health`).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+SIDE = 28  # MNIST images are 28x28
+
+
+# ----------------------------------------------------------------------------------------------
+# Layer names
+# ----------------------------------------------------------------------------------------------
+def dense_layer_labels(model: Any) -> dict[str, str]:
+    """Engine layer name (as in ``layer_stats``) -> a label people can read, for every FFL.
+
+    E.g. ``{"Input Layer": "Layer 1 (784→128, relu)", ..., "Output Layer": "Layer 3 (64→10, softmax)"}``.
+    """
+    from nncore.layers import FFL
+
+    out: dict[str, str] = {}
+    k = 0
+    for name, layer in zip(model.layer_names(), model.layers):
+        if isinstance(layer, FFL):
+            k += 1
+            out[name] = f"Layer {k} ({layer.input_shape}→{layer.neurons}, {layer.activation_name})"
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Weights as images
+# ----------------------------------------------------------------------------------------------
+def first_layer_weights(model: Any) -> np.ndarray:
+    """The first FFL's weights, shape (inputs, neurons)."""
+    dense = model.dense_layers
+    if not dense:
+        raise ValueError("The model has no dense layer.")
+    return np.asarray(dense[0].weights)
+
+
+def weight_tiles(
+    weights: np.ndarray, units: Any = None, max_units: int = 64, side: int = SIDE
+) -> tuple[np.ndarray, np.ndarray]:
+    """Incoming weights of some units as images: (k, side, side) tiles and their unit indices.
+
+    ``weights`` is (side*side, neurons). ``units`` picks the units (default: the first
+    ``max_units``).
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    if w.ndim != 2 or w.shape[0] != side * side:
+        raise ValueError(f"Expected weights of shape ({side * side}, neurons); got {w.shape}.")
+    if units is None:
+        idx = np.arange(min(int(max_units), w.shape[1]))
+    else:
+        idx = np.asarray(units, dtype=np.int64).reshape(-1)[: int(max_units)]
+        if idx.size and (idx.min() < 0 or idx.max() >= w.shape[1]):
+            raise ValueError(f"Unit indices must be in 0..{w.shape[1] - 1}.")
+    tiles = w[:, idx].T.reshape(len(idx), side, side)
+    return tiles, idx
+
+
+def mosaic(tiles: np.ndarray, cols: int | None = None, pad: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Tile (k, h, w) images into one image, row by row, with ``pad`` pixels of NaN between tiles.
+
+    Returns the mosaic (float, NaN in the gaps and unused cells) and an int array of the same shape
+    holding the tile number under each pixel (-1 in the gaps), for hover texts.
+    """
+    tiles = np.asarray(tiles, dtype=np.float64)
+    if tiles.ndim != 3:
+        raise ValueError(f"Expected tiles of shape (k, h, w); got {tiles.shape}.")
+    k, h, w = tiles.shape
+    if cols is None:
+        cols = max(1, math.ceil(math.sqrt(k)))
+    cols = max(1, int(cols))
+    rows = max(1, math.ceil(k / cols))
+    H = rows * h + (rows - 1) * pad
+    W = cols * w + (cols - 1) * pad
+    img = np.full((H, W), np.nan)
+    which = np.full((H, W), -1, dtype=np.int64)
+    for i in range(k):
+        r, c = divmod(i, cols)
+        y0, x0 = r * (h + pad), c * (w + pad)
+        img[y0 : y0 + h, x0 : x0 + w] = tiles[i]
+        which[y0 : y0 + h, x0 : x0 + w] = i
+    return img, which
+
+
+def symmetric_limit(a: np.ndarray, percentile: float = 99.0) -> float:
+    """A positive colour limit L so that [-L, L] covers ``percentile`` % of |a| (NaNs ignored).
+
+    Centring a diverging colour scale on 0 with this limit keeps a few extreme weights from washing
+    out all the others.
+    """
+    v = np.abs(np.asarray(a, dtype=np.float64))
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return 1.0
+    lim = float(np.percentile(v, percentile))
+    if not lim > 0:
+        lim = float(v.max())
+    return lim if lim > 0 else 1.0
+
+
+# ----------------------------------------------------------------------------------------------
+# One input, layer by layer
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LayerOutput:
+    name: str  # engine name, e.g. "Hidden Layer 1"
+    label: str  # e.g. "Layer 2 (128→64, relu)"
+    activation: str
+    values: np.ndarray  # (neurons,) float64
+
+    @property
+    def scaled(self) -> np.ndarray:
+        """Values divided by the layer's largest |value| (so -1..1), for a per-layer colour scale."""
+        return scale_to_unit(self.values)
+
+
+def layer_outputs(model: Any, x: np.ndarray) -> list[LayerOutput]:
+    """Each dense layer's output for one input ``x`` (inputs,), at inference. Dropout layers (the
+    identity at inference) are skipped."""
+    from nncore.layers import FFL
+
+    vec = np.asarray(x, dtype=np.float64).reshape(1, -1)
+    outs = model.feedforward(vec)
+    labels = dense_layer_labels(model)
+    res = []
+    for name, layer, out in zip(model.layer_names(), model.layers, outs):
+        if isinstance(layer, FFL):
+            res.append(LayerOutput(name, labels[name], layer.activation_name, np.asarray(out[0], dtype=np.float64)))
+    return res
+
+
+def scale_to_unit(values: np.ndarray) -> np.ndarray:
+    """``values / max|values|`` (all zeros when the values are all zero or not finite)."""
+    v = np.asarray(values, dtype=np.float64)
+    finite = v[np.isfinite(v)]
+    m = float(np.abs(finite).max()) if finite.size else 0.0
+    if not m > 0:
+        return np.zeros_like(v)
+    return np.where(np.isfinite(v), v / m, 0.0)
+
+
+def top_units(values: np.ndarray, k: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and values of the ``k`` largest values, largest first (ties: lower index first)."""
+    v = np.asarray(values, dtype=np.float64).reshape(-1)
+    k = max(0, min(int(k), v.size))
+    order = np.argsort(-np.nan_to_num(v, nan=-np.inf), kind="stable")[:k]
+    return order, v[order]
+
+
+def predict_one(model: Any, x: np.ndarray) -> tuple[int, np.ndarray]:
+    """Predicted class and the output vector for one input."""
+    out = np.asarray(model.predict(np.asarray(x, dtype=np.float64).reshape(1, -1)))[0]
+    return int(np.argmax(out)), out
+
+
+def saliency(model: Any, x: np.ndarray, class_index: int, logit: bool = True) -> np.ndarray:
+    """|d score(class_index) / d x| for one input ``x`` (inputs,), as (inputs,) float64.
+
+    The score is the class's pre-softmax output when ``logit`` (the usual choice: a confident
+    softmax output is flat, so its gradient is nearly zero everywhere), else the model's output.
+    Large values mark the pixels whose change would most change that score.
+    """
+    g = model.input_gradient(np.asarray(x, dtype=np.float64).reshape(1, -1), int(class_index), logit=logit)
+    return np.abs(np.asarray(g, dtype=np.float64)[0])
+
+
+def normalize_map(a: np.ndarray) -> np.ndarray:
+    """Scale a non-negative map to 0..1 by its maximum (all zeros when it is all zero)."""
+    v = np.abs(np.asarray(a, dtype=np.float64))
+    return scale_to_unit(v)
+
+
+# ----------------------------------------------------------------------------------------------
+# Statistics over epochs (model.layer_stats)
+# ----------------------------------------------------------------------------------------------
+STATS_COLUMNS = ["epoch", "layer", "kind", "mean", "std", "norm", "rms", "count"]
+
+
+def stats_frame(layer_stats: list[dict]) -> "Any":
+    """``layer_stats`` as a DataFrame: epoch, layer, kind, mean, std, norm, rms, count.
+
+    ``rms`` is the root-mean-square value (norm / sqrt(count)): unlike the norm it does not grow
+    with the layer's size, so layers can be compared with each other.
+    """
+    import pandas as pd
+
+    rows = []
+    for s in layer_stats or []:
+        count = int(sum(s.get("hist_counts") or [])) or 0
+        norm = float(s.get("norm", float("nan")))
+        rows.append(
+            {
+                "epoch": int(s["epoch"]),
+                "layer": str(s["layer"]),
+                "kind": str(s["kind"]),
+                "mean": float(s.get("mean", float("nan"))),
+                "std": float(s.get("std", float("nan"))),
+                "norm": norm,
+                "rms": norm / math.sqrt(count) if count else float("nan"),
+                "count": count,
+            }
+        )
+    return pd.DataFrame(rows, columns=STATS_COLUMNS)
+
+
+def pick_epochs(epochs: list[int], max_epochs: int = 6) -> list[int]:
+    """At most ``max_epochs`` evenly spread epochs, always the first and the last."""
+    e = sorted(set(int(v) for v in epochs))
+    if len(e) <= max_epochs:
+        return e
+    idx = np.unique(np.linspace(0, len(e) - 1, max(2, max_epochs)).round().astype(int))
+    return [e[i] for i in idx]
+
+
+def histogram_lines(layer_stats: list[dict], kind: str, max_epochs: int = 6) -> dict[str, list[dict]]:
+    """For each layer (in recorded order): the histograms of ``kind`` ("weights" / "gradients") at
+    up to ``max_epochs`` epochs, as dicts with epoch, centers, share (counts / total)."""
+    entries = [s for s in layer_stats or [] if s.get("kind") == kind]
+    chosen = set(pick_epochs([s["epoch"] for s in entries], max_epochs))
+    out: dict[str, list[dict]] = {}
+    for s in entries:
+        out.setdefault(s["layer"], [])
+        if int(s["epoch"]) not in chosen:
+            continue
+        counts = np.asarray(s["hist_counts"], dtype=np.float64)
+        edges = np.asarray(s["hist_edges"], dtype=np.float64)
+        total = counts.sum()
+        out[s["layer"]].append(
+            {
+                "epoch": int(s["epoch"]),
+                "centers": (edges[:-1] + edges[1:]) / 2,
+                "share": counts / total if total > 0 else counts,
+            }
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class GradientHealth:
+    level: str  # "ok", "vanishing", "exploding", "dead"
+    ratio: float  # RMS gradient of the first layer / that of the last layer (latest epoch)
+    text: str
+
+
+VANISHING_RATIO = 0.01
+EXPLODING_RATIO = 100.0
+EXPLODING_RMS = 10.0
+
+
+def gradient_health(layer_stats: list[dict]) -> GradientHealth | None:
+    """A one-sentence verdict on the latest epoch's gradients, or None without gradient stats.
+
+    Compares the root-mean-square gradient of the first layer with that of the output layer:
+    below 1/100 they vanish on their way back through the network, above 100x (or non-finite, or
+    RMS above 10) they explode.
+    """
+    df = stats_frame(layer_stats)
+    g = df[df["kind"] == "gradients"]
+    if g.empty:
+        return None
+    last = g[g["epoch"] == g["epoch"].max()]
+    if len(last) < 2:
+        return None
+    first_rms = float(last["rms"].iloc[0])
+    out_rms = float(last["rms"].iloc[-1])
+    if not (math.isfinite(first_rms) and math.isfinite(out_rms)) or max(first_rms, out_rms) > EXPLODING_RMS:
+        return GradientHealth(
+            "exploding", float("nan") if not out_rms else first_rms / out_rms,
+            "Gradients are exploding: some are huge or not finite, so weight updates overshoot. "
+            "Lower the learning rate.",
+        )
+    if first_rms == 0 and out_rms == 0:
+        return GradientHealth(
+            "dead", float("nan"),
+            "No gradient reaches any layer: every weight's gradient is zero, so the network cannot learn "
+            "any more (for example all relu units switched off after too large a step). Build a new "
+            "model with a lower learning rate.",
+        )
+    ratio = first_rms / out_rms if out_rms > 0 else float("inf")
+    if ratio < VANISHING_RATIO:
+        return GradientHealth(
+            "vanishing", ratio,
+            f"Gradients are vanishing: the first layer's gradients are about {1 / ratio:,.0f}× smaller "
+            "than the output layer's, so the first layers barely learn. relu usually fixes this.",
+        )
+    if ratio > EXPLODING_RATIO:
+        return GradientHealth(
+            "exploding", ratio,
+            f"Gradients grow on their way back: the first layer's are about {ratio:,.0f}× larger than "
+            "the output layer's. Lower the learning rate.",
+        )
+    return GradientHealth(
+        "ok", ratio,
+        f"Gradients look healthy: the first layer's are {_times(ratio)} the output layer's "
+        "(within 100× either way), so every layer keeps learning.",
+    )
+
+
+def _times(ratio: float) -> str:
+    if ratio >= 1:
+        return f"{ratio:.1f}× the size of"
+    return f"about 1/{1 / ratio:.0f} the size of" if ratio < 0.5 else f"{ratio:.2f}× the size of"
