@@ -1,0 +1,59 @@
+"""Benchmark: time to load MNIST (median of 3) and to preprocess a 280x280 canvas (median of 20).
+
+    python bench/load_mnist.py
+
+Prints figures; no asserts.  Targets: load_mnist() <= 1 s, canvas_to_mnist() < 20 ms.
+"""
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from nncore.datasets import load_mnist  # noqa: E402
+from nncore.preprocess import canvas_to_mnist  # noqa: E402
+
+
+def _median_time(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main() -> None:
+    t_verify = _median_time(load_mnist, 3)
+    t_noverify = _median_time(lambda: load_mnist(verify=False), 3)
+    print(f"load_mnist()              median of 3: {t_verify * 1000:7.1f} ms  (4 files, SHA-256 verified)")
+    print(f"load_mnist(verify=False)  median of 3: {t_noverify * 1000:7.1f} ms")
+
+    _, (x_test, _) = load_mnist(verify=False)
+    digit = x_test[0]
+    ys, xs = np.nonzero(digit)
+    crop = digit[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    big = np.asarray(Image.fromarray(crop).resize((crop.shape[1] * 10, crop.shape[0] * 10), Image.Resampling.BICUBIC))
+    canvas = np.zeros((280, 280, 4), np.uint8)  # white strokes on a transparent background
+    canvas[30 : 30 + big.shape[0], 40 : 40 + big.shape[1], :3] = 255
+    canvas[30 : 30 + big.shape[0], 40 : 40 + big.shape[1], 3] = big
+    thin = np.zeros((280, 280, 4), np.uint8)  # a 2-px pen: takes the stroke-widening path
+    thin[40:240, 139:141] = 255
+    thin[40:42, 80:200] = 255
+    canvas_to_mnist(canvas)  # warm-up
+    t_canvas = _median_time(lambda: canvas_to_mnist(canvas), 20)
+    t_thin = _median_time(lambda: canvas_to_mnist(thin), 20)
+    t_empty = _median_time(lambda: canvas_to_mnist(np.zeros((280, 280, 4), np.uint8)), 20)
+    print(f"canvas_to_mnist 280x280   median of 20: {t_canvas * 1000:7.2f} ms  (digit, 10x)")
+    print(f"canvas_to_mnist 280x280   median of 20: {t_thin * 1000:7.2f} ms  (2 px pen, strokes widened)")
+    print(f"canvas_to_mnist 280x280   median of 20: {t_empty * 1000:7.2f} ms  (empty canvas)")
+
+
+if __name__ == "__main__":
+    main()
