@@ -19,6 +19,7 @@ import numpy as np
 import streamlit as st
 
 from nncore import runner as R
+from nncore.runs import RunRegistry
 
 log = logging.getLogger("nnstudio")
 
@@ -92,6 +93,9 @@ class Studio:
     upload_done: str | None = None  # file_id of the last processed upload
     pretrained: Any = None
     pretrained_error: str | None = None
+    runs: RunRegistry = field(default_factory=RunRegistry)  # every training run of this session
+    runs_seen: tuple | None = None  # the finished training run recorded last (record_finished_run)
+    canvas: Any = None  # the Draw page's latest non-empty drawing (nncore.preprocess.CanvasInput)
 
     # -- model facts -------------------------------------------------------------------------
     @property
@@ -118,6 +122,7 @@ class Studio:
         self.notices.append((level, text))
 
     def set_model(self, model: Any, cfg: R.NetworkConfig | None, source: str) -> None:
+        record_finished_run(self)  # keep the outgoing model's last run in the Runs table
         self.model = model
         self.model_cfg = cfg
         self.source = source
@@ -126,6 +131,36 @@ class Studio:
         self.eval = None
         self.eval_key = None
         self.confirm_discard = None
+
+
+def record_finished_run(s: Studio | None = None) -> None:
+    """Add the session's ended training run to ``s.runs`` (or update its row). Idempotent: call it
+    on any page run; it does nothing while training or when the run was recorded already."""
+    s = s or studio()
+    run = s.run
+    if run is None or s.model is None or run.model is not s.model or run.active:
+        return
+    p = run.progress()
+    if p.state not in R.TERMINAL_STATES or p.step == 0:
+        return
+    key = (id(run), p.step, p.epochs_done, p.state)
+    if s.runs_seen == key:
+        return
+    s.runs_seen = key
+    from nncore.datasets import scale
+    from nncore.runs import evaluate_on
+
+    n_samples, val_fraction, _seed, batch_size = s.run_key or (None, None, None, run.batch_size)
+    try:
+        x_test, y_test = mnist_test()
+        test = evaluate_on(s.model, scale(x_test), y_test)
+        s.runs.record(
+            s.model,
+            settings={"n_samples": n_samples, "val_fraction": val_fraction, "batch_size": batch_size},
+            test=test, status=p.state, message=p.message,
+        )
+    except Exception:  # the Runs table must never break training or a page
+        log.exception("could not record the training run")
 
 
 def studio() -> Studio:
