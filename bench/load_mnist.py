@@ -1,8 +1,9 @@
-"""Benchmark: time to load MNIST (median of 3) and to preprocess a 280x280 canvas (median of 20).
+"""Benchmark: time to load MNIST (median of 3), the pretrained model (median of 5) and to preprocess a
+280x280 canvas (median of 20).
 
     python bench/load_mnist.py
 
-Prints figures; no asserts.  Targets: load_mnist() <= 1 s, canvas_to_mnist() < 20 ms.
+Prints figures; no asserts.  Targets: load_mnist() <= 1 s, pretrained model <= 0.5 s, canvas_to_mnist() < 20 ms.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from nncore import PRETRAINED_MODEL_PATH, load_pretrained  # noqa: E402
 from nncore.datasets import load_mnist  # noqa: E402
 from nncore.preprocess import canvas_to_mnist  # noqa: E402
 
@@ -34,6 +36,10 @@ def main() -> None:
     t_noverify = _median_time(lambda: load_mnist(verify=False), 3)
     print(f"load_mnist()              median of 3: {t_verify * 1000:7.1f} ms  (4 files, SHA-256 verified)")
     print(f"load_mnist(verify=False)  median of 3: {t_noverify * 1000:7.1f} ms")
+
+    t_model = _median_time(load_pretrained, 5)
+    size_mb = PRETRAINED_MODEL_PATH.stat().st_size / 1e6
+    print(f"load_pretrained()         median of 5: {t_model * 1000:7.1f} ms  ({PRETRAINED_MODEL_PATH.name}, {size_mb:.2f} MB)")
 
     _, (x_test, _) = load_mnist(verify=False)
     digit = x_test[0]
