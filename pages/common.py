@@ -32,6 +32,8 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("pages/home.py", "Home", ":material/home:", "home"),
     ("pages/train.py", "Train", ":material/model_training:", "train"),
     ("pages/draw.py", "Draw", ":material/draw:", "draw"),
+    ("pages/inspect.py", "Inspect", ":material/biotech:", "inspect"),
+    ("pages/runs.py", "Runs", ":material/compare_arrows:", "runs"),
 ]
 
 SAMPLE_CHOICES = [1_000, 2_000, 5_000, 10_000, 20_000, 30_000, 60_000]

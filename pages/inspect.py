@@ -1,0 +1,413 @@
+"""Inspect page: look inside the network.
+
+First-layer weights as images (live while training), one digit layer by layer (activations, the most
+active first-layer units, saliency maps) and the weights and gradients of every layer over the epochs.
+All computations live in ``nncore.inspect``; this page reads widgets and draws.
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from nncore import inspect as I
+from pages import common as C
+
+log = logging.getLogger("nnstudio.inspect")
+
+POLL_SECONDS = 2.0
+MAX_UNITS = 64
+N_TOP = 8
+DIVERGING = "RdBu_r"  # blue negative, white zero, red positive
+SALIENCY_SCALE = [  # transparent where the network does not care, then red to yellow
+    [0.0, "rgba(255,40,0,0)"],
+    [0.15, "rgba(255,40,0,0.35)"],
+    [0.5, "rgba(255,120,0,0.85)"],
+    [1.0, "rgba(255,245,110,1)"],
+]
+PLOT_CONFIG = {"displaylogo": False}
+STRIP_ROW_PX = 46
+
+NO_STATS = "Train at least one epoch to see how weights and gradients evolve."
+
+
+# ----------------------------------------------------------------------------------------------
+# Which model
+# ----------------------------------------------------------------------------------------------
+def model_choices(s: C.Studio) -> dict[str, str]:
+    choices: dict[str, str] = {}
+    if s.model is not None and (s.has_learned or s.training_active):
+        live = " — training now, live weights" if s.training_active else ""
+        choices["session"] = f"Your model ({C.describe_model(s)}){live}"
+    pre, _ = C.load_pretrained()
+    if pre is not None:
+        ep = int(getattr(pre, "epoch", 0) or 0)
+        choices["pretrained"] = f"Pretrained model (shipped with NN Studio{f', {ep} epochs' if ep else ''})"
+    if s.model is not None and "session" not in choices:
+        choices["session"] = f"Your model ({C.describe_model(s)}) — untrained, random weights"
+    return choices
+
+
+def current_model(s: C.Studio, key: str):
+    if key == "pretrained":
+        return C.load_pretrained()[0]
+    if s.training_active and s.run is not None:
+        return s.run.snapshot_model(timeout=3.0)
+    return s.model
+
+
+def _watch_run_end(s: C.Studio) -> None:
+    """While a fragment polls a training run: one full rerun when it ends (records it, stops polling)."""
+    if s.training_active:
+        st.session_state["_inspect_seen_active"] = True
+    elif st.session_state.get("_inspect_seen_active"):
+        st.session_state["_inspect_seen_active"] = False
+        st.rerun()
+
+
+# ----------------------------------------------------------------------------------------------
+# First-layer weights
+# ----------------------------------------------------------------------------------------------
+def weights_figure(model) -> tuple[go.Figure, str]:
+    w = I.first_layer_weights(model)
+    tiles, units = I.weight_tiles(w, max_units=MAX_UNITS)
+    img, which = I.mosaic(tiles, cols=8 if len(units) > 16 else min(len(units), 5), pad=1)
+    lim = I.symmetric_limit(tiles)
+    unit_of = np.where(which >= 0, units[np.clip(which, 0, None)], -1)
+    fig = go.Figure(go.Heatmap(
+        z=img.astype(np.float32), customdata=unit_of, colorscale=DIVERGING, zmid=0, zmin=-lim, zmax=lim,
+        hoverongaps=False, hovertemplate="unit %{customdata}<br>weight %{z:.3f}<extra></extra>",
+        colorbar=dict(title=dict(text="weight", side="right"), thickness=12, len=0.8),
+    ))
+    fig.update_layout(height=620 if len(units) > 16 else 300, margin=dict(l=0, r=0, t=4, b=4),
+                      template="plotly_white", plot_bgcolor="#f3f4f6", uirevision="weights")
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
+    n = w.shape[1]
+    shown = f"all {n} units" if len(units) == n else f"units 0–{len(units) - 1} of {n}"
+    return fig, shown
+
+
+def weights_panel(s: C.Studio, key: str, live: bool) -> None:
+    @st.fragment(run_every=POLL_SECONDS if live else None)
+    def _panel() -> None:
+        if live:
+            _watch_run_end(s)
+        model = current_model(s, key)
+        if model is None:
+            st.info("The training snapshot is not ready yet; it appears within a few seconds.")
+            return
+        hidden = len(model.dense_layers) > 1
+        fig, shown = weights_figure(model)
+        if hidden:
+            st.markdown(f"**What each first-layer unit looks for** ({shown})")
+            st.caption(
+                "Each square holds the 784 incoming weights of one unit of the first hidden layer, laid "
+                "out like the 28×28 input: ink on red pixels raises the unit's output, ink on blue pixels "
+                "lowers it. Before training they are noise; stroke-like patterns appear as it learns."
+            )
+        else:
+            st.markdown(f"**What each output unit looks for** ({shown})")
+            st.caption(
+                "This network has no hidden layer, so each square is one digit's template: ink on red "
+                "pixels is evidence for that digit, ink on blue pixels against it."
+            )
+        st.plotly_chart(fig, key="weights_grid", config=PLOT_CONFIG)
+        if live:
+            st.caption(":green[●] The network is training: the weights update every few seconds.")
+
+    _panel()
+
+
+# ----------------------------------------------------------------------------------------------
+# One digit, layer by layer
+# ----------------------------------------------------------------------------------------------
+def _random_digit() -> None:
+    st.session_state["inspect_index"] = int(np.random.default_rng().integers(0, 10_000))
+
+
+def choose_input(s: C.Studio) -> tuple[np.ndarray | None, np.ndarray | None, str]:
+    """The input chosen by the user: (784,) vector, 28x28 image and a description."""
+    from nncore.datasets import scale
+
+    if st.session_state.get("inspect_source") not in ("drawing", "test"):
+        st.session_state["inspect_source"] = "drawing" if s.canvas is not None else "test"
+    c1, c2, c3 = st.columns([1.3, 1, 0.5], vertical_alignment="bottom")
+    source = c1.radio(
+        "Digit", ["drawing", "test"], key="inspect_source", horizontal=True,
+        format_func={"drawing": "Your drawing (Draw page)", "test": "A test digit"}.get,
+        help="Look at the digit you drew on the Draw page, or at one of the 10,000 MNIST test digits.",
+    )
+    if source == "drawing":
+        if s.canvas is None:
+            st.info("Draw a digit on the Draw page first; it shows up here. Meanwhile, pick a test digit.",
+                    icon=":material/draw:")
+            C.page_link("pages/draw.py", label="Go to Draw", icon=":material/draw:")
+            return None, None, ""
+        return np.asarray(s.canvas.vector), np.asarray(s.canvas.image), "your drawing"
+    x_test, y_test = C.mnist_test()
+    i = c2.number_input("Test digit number", min_value=0, max_value=len(x_test) - 1, step=1,
+                        key="inspect_index", help="Which of the 10,000 MNIST test digits to look at.")
+    c3.button("Random", icon=":material/casino:", key="inspect_random", on_click=_random_digit,
+              help="Pick a random test digit.")
+    i = int(i)
+    vec = scale(x_test[i : i + 1])[0]
+    return vec, vec.reshape(28, 28), f"test digit {i} (labelled {int(y_test[i])})"
+
+
+def saliency_figure(image: np.ndarray, maps: list[tuple[str, np.ndarray]]) -> go.Figure:
+    titles = ["What the network sees"] + [t for t, _ in maps]
+    fig = make_subplots(rows=1, cols=1 + len(maps), subplot_titles=titles, horizontal_spacing=0.03)
+    fig.add_trace(go.Heatmap(z=image, colorscale="gray", zmin=0, zmax=1, showscale=False,
+                             hovertemplate="pixel (%{y}, %{x})<br>ink %{z:.2f}<extra></extra>"), 1, 1)
+    for k, (title, sal) in enumerate(maps, start=2):
+        fig.add_trace(go.Heatmap(z=image * 0.45, colorscale="gray", zmin=0, zmax=1, showscale=False,
+                                 hoverinfo="skip"), 1, k)
+        fig.add_trace(go.Heatmap(z=sal.reshape(28, 28), colorscale=SALIENCY_SCALE, zmin=0, zmax=1,
+                                 showscale=k == 2, name=title,
+                                 colorbar=dict(title=dict(text="sensitivity", side="right"), thickness=12,
+                                               len=0.9, tickvals=[0, 1], ticktext=["none", "most"]),
+                                 hovertemplate="pixel (%{y}, %{x})<br>sensitivity %{z:.2f}<extra></extra>"),
+                      1, k)
+    for k in range(1, 2 + len(maps)):
+        fig.update_xaxes(visible=False, constrain="domain", row=1, col=k)
+        fig.update_yaxes(visible=False, autorange="reversed", constrain="domain",
+                         scaleanchor=f"x{'' if k == 1 else k}", row=1, col=k)
+    fig.update_layout(height=330, margin=dict(l=0, r=0, t=40, b=0), template="plotly_white",
+                      plot_bgcolor="black")
+    fig.update_annotations(font_size=14)
+    return fig
+
+
+def strips_figure(outputs: list[I.LayerOutput]) -> go.Figure:
+    n = len(outputs)
+    fig = make_subplots(rows=n, cols=1, subplot_titles=[o.label + (" → output" if i == n - 1 else "")
+                                                        for i, o in enumerate(outputs)],
+                        vertical_spacing=min(0.5 / max(n, 1), 0.9 / max(n, 1)))
+    for r, o in enumerate(outputs, start=1):
+        last = r == n
+        units = np.arange(len(o.values))
+        fig.add_trace(go.Heatmap(
+            z=o.scaled[None, :], x=[str(u) for u in units] if last else units, customdata=o.values[None, :],
+            colorscale=DIVERGING, zmid=0, zmin=-1, zmax=1, showscale=False, xgap=1 if len(units) <= 64 else 0,
+            hovertemplate=("digit %{x}" if last else "unit %{x}") + "<br>output %{customdata:.3f}<extra></extra>",
+        ), r, 1)
+        fig.update_yaxes(visible=False, row=r, col=1)
+        fig.update_xaxes(showticklabels=last, type="category" if last else "linear", row=r, col=1,
+                         showgrid=False, zeroline=False)
+    fig.update_layout(height=60 + (STRIP_ROW_PX + 28) * n, margin=dict(l=0, r=0, t=28, b=0),
+                      template="plotly_white")
+    fig.update_annotations(font_size=13, x=0, xanchor="left")
+    return fig
+
+
+def top_units_figure(model, outputs: list[I.LayerOutput]) -> go.Figure:
+    first = outputs[0]
+    idx, vals = I.top_units(first.values, N_TOP)
+    tiles, _ = I.weight_tiles(I.first_layer_weights(model), units=idx, max_units=N_TOP)
+    lim = I.symmetric_limit(tiles)
+    fig = make_subplots(rows=1, cols=len(idx), horizontal_spacing=0.012,
+                        subplot_titles=[f"unit {u}<br><b>{v:.2f}</b>" for u, v in zip(idx, vals)])
+    for k, (u, tile) in enumerate(zip(idx, tiles), start=1):
+        fig.add_trace(go.Heatmap(z=tile, coloraxis="coloraxis",
+                                 hovertemplate=f"unit {u}<br>weight %{{z:.3f}}<extra></extra>"), 1, k)
+        fig.update_xaxes(visible=False, constrain="domain", row=1, col=k)
+        fig.update_yaxes(visible=False, autorange="reversed", constrain="domain",
+                         scaleanchor=f"x{'' if k == 1 else k}", row=1, col=k)
+    fig.update_layout(height=210, margin=dict(l=0, r=0, t=48, b=0), template="plotly_white",
+                      coloraxis=dict(colorscale=DIVERGING, cmid=0, cmin=-lim, cmax=lim, showscale=False))
+    fig.update_annotations(font_size=12)
+    return fig
+
+
+def digit_panel(s: C.Studio, key: str, live: bool) -> None:
+    @st.fragment(run_every=POLL_SECONDS if live else None)
+    def _panel() -> None:
+        vec, image, what = choose_input(s)
+        if vec is None:
+            return
+        model = current_model(s, key)
+        if model is None:
+            st.info("The training snapshot is not ready yet; it appears within a few seconds.")
+            return
+        try:
+            pred, probs = I.predict_one(model, vec)
+            runner_up = int(I.top_units(probs, 2)[0][-1])
+            if st.session_state.get("inspect_class") is None:
+                st.session_state["inspect_class"] = runner_up
+            outputs = I.layer_outputs(model, vec)
+        except Exception as exc:
+            log.exception("inspect failed")
+            st.error(f"The network could not read this digit: {exc}")
+            return
+
+        st.markdown(f"**Saliency: which pixels decide** — {what}: the network reads **{pred}** "
+                    f"({probs[pred]:.0%})")
+        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        c1.caption(
+            "Bright pixels are where a small change of ink would change the network's score for that "
+            "digit the most (|∂ score / ∂ pixel|, computed by backpropagation to the input; the score is "
+            "taken before softmax). Each map is scaled to its own maximum."
+        )
+        cls = c2.selectbox("Explain digit", list(range(10)), key="inspect_class",
+                           help="Show the saliency for another digit too: which pixels would make the "
+                           "network see this digit instead. It starts at the network's second choice.")
+        maps = [(f"Why {pred}? (prediction)", I.normalize_map(I.saliency(model, vec, pred)))]
+        maps.append((f"Why {cls}? ({probs[cls]:.0%})" if cls != pred else f"Why {cls}? (same)",
+                     I.normalize_map(I.saliency(model, vec, int(cls)))))
+        st.plotly_chart(saliency_figure(image, maps), key="saliency", config=PLOT_CONFIG)
+
+        st.markdown("**Every layer's output for this digit**")
+        st.caption(
+            "One strip per layer, one cell per unit, colours scaled to each layer's largest output "
+            "(red positive, blue negative, white zero; hover for values). The last strip holds the ten "
+            "outputs: the reddest cell is the prediction."
+        )
+        st.plotly_chart(strips_figure(outputs), key="strips", config=PLOT_CONFIG)
+
+        if len(outputs) > 1:
+            st.markdown(f"**The {min(N_TOP, len(outputs[0].values))} most active first-layer units**")
+            st.caption(
+                "The first-layer units that respond most strongly to this digit, with their output value and "
+                "the weights they look through: their red areas overlap the digit's ink."
+            )
+            st.plotly_chart(top_units_figure(model, outputs), key="top_units", config=PLOT_CONFIG)
+
+    _panel()
+
+
+# ----------------------------------------------------------------------------------------------
+# Weights and gradients over the epochs
+# ----------------------------------------------------------------------------------------------
+LAYER_COLORS = ["#4f46e5", "#0891b2", "#16a34a", "#ca8a04", "#ea580c", "#dc2626", "#9333ea", "#6b7280"]
+
+
+def norms_figure(model, df) -> go.Figure:
+    labels = I.dense_layer_labels(model)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["Weight size (norm)", "Gradient size (norm, log scale)"],
+                        horizontal_spacing=0.08)
+    layers = list(dict.fromkeys(df["layer"]))
+    for k, layer in enumerate(layers):
+        color = LAYER_COLORS[k % len(LAYER_COLORS)]
+        for col, kind in ((1, "weights"), (2, "gradients")):
+            d = df[(df["layer"] == layer) & (df["kind"] == kind)]
+            fig.add_scatter(x=d["epoch"], y=d["norm"], customdata=d["rms"], mode="lines+markers",
+                            name=labels.get(layer, layer), legendgroup=layer, showlegend=col == 1,
+                            line=dict(color=color, width=2), marker=dict(size=7),
+                            hovertemplate=f"{labels.get(layer, layer)}<br>epoch %{{x}}<br>norm %{{y:.3g}}"
+                            "<br>per weight (rms) %{customdata:.3g}<extra></extra>", row=1, col=col)
+    fig.update_yaxes(type="log", row=1, col=2)
+    fig.update_yaxes(rangemode="tozero", row=1, col=1)
+    fig.update_xaxes(title_text="epoch", dtick=1 if df["epoch"].nunique() <= 12 else None)
+    fig.update_layout(height=340, margin=dict(l=10, r=10, t=40, b=10), template="plotly_white",
+                      legend=dict(orientation="h", yanchor="top", y=-0.22, x=0), uirevision="norms")
+    fig.update_annotations(font_size=14)
+    return fig
+
+
+def histograms_figure(model, layer_stats, kind: str) -> go.Figure:
+    labels = I.dense_layer_labels(model)
+    lines = I.histogram_lines(layer_stats, kind, max_epochs=6)
+    names = list(lines)
+    cols = min(len(names), 4)
+    rows = (len(names) + cols - 1) // cols
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[labels.get(n, n) for n in names],
+                        horizontal_spacing=0.05, vertical_spacing=0.2 / max(rows, 1) + 0.08)
+    epochs = sorted({h["epoch"] for hs in lines.values() for h in hs})
+    shades = {e: f"rgba(79,70,229,{0.25 + 0.75 * (i + 1) / len(epochs):.2f})" for i, e in enumerate(epochs)}
+    for k, name in enumerate(names):
+        r, c = divmod(k, cols)
+        for h in lines[name]:
+            e = h["epoch"]
+            fig.add_scatter(x=h["centers"], y=h["share"], mode="lines", line=dict(color=shades[e], width=2,
+                            shape="hvh"), name=f"epoch {e}", legendgroup=str(e), showlegend=k == 0,
+                            hovertemplate=f"epoch {e}<br>value %{{x:.3g}}<br>share %{{y:.1%}}<extra></extra>",
+                            row=r + 1, col=c + 1)
+        fig.update_xaxes(tickformat=".1e" if kind == "gradients" else ".2g", nticks=4, row=r + 1, col=c + 1)
+        fig.update_yaxes(tickformat=".0%", row=r + 1, col=c + 1, showticklabels=c == 0)
+    fig.update_layout(height=230 * rows + 60, margin=dict(l=10, r=10, t=40, b=10), template="plotly_white",
+                      legend=dict(orientation="h", yanchor="bottom", y=1.06, x=1, xanchor="right"))
+    fig.update_annotations(font_size=13)
+    return fig
+
+
+def dynamics_panel(s: C.Studio, key: str, live: bool) -> None:
+    @st.fragment(run_every=POLL_SECONDS * 2 if live else None)
+    def _panel() -> None:
+        model = current_model(s, key)
+        if model is None:
+            st.info("The training snapshot is not ready yet; it appears within a few seconds.")
+            return
+        stats = list(getattr(model, "layer_stats", []) or [])
+        df = I.stats_frame(stats)
+        if df.empty:
+            extra = (" The pretrained model was saved without them." if key == "pretrained" else "")
+            st.info(NO_STATS + extra, icon=":material/monitoring:")
+            st.caption("Tip: build a network with 6 sigmoid hidden layers and train one epoch to watch "
+                       "gradients vanish; then try relu.")
+            return
+        health = I.gradient_health(stats)
+        if health is not None:
+            {"ok": st.success, "vanishing": st.warning, "exploding": st.error, "dead": st.error}.get(
+                health.level, st.info)(health.text, icon=":material/stethoscope:")
+        st.markdown("**Weight and gradient size per layer, after each epoch**")
+        st.caption(
+            "The size (L2 norm) of each layer's weights and of its gradient on the last batch of each epoch. "
+            "If the first layers' gradients sit orders of magnitude below the last layer's, gradients vanish "
+            "on their way back and those layers barely learn: try 6 sigmoid layers, then relu."
+        )
+        st.plotly_chart(norms_figure(model, df), key="norms", config=PLOT_CONFIG)
+        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        kind = c2.radio("Histogram of", ["weights", "gradients"], key="inspect_hist_kind", horizontal=True,
+                        help="Show how the weights or the gradients of each layer are distributed.")
+        c1.markdown(f"**How each layer's {kind} are spread** (light: early epochs, dark: latest)")
+        c1.caption(
+            "Share of the values in each range. Weights start as a narrow bell and spread as the network "
+            "learns; gradients squeezed into a spike at zero (look at the axis values) mean that layer "
+            "hardly changes."
+        )
+        st.plotly_chart(histograms_figure(model, stats, kind), key="histograms", config=PLOT_CONFIG)
+
+    _panel()
+
+
+# ----------------------------------------------------------------------------------------------
+def main() -> None:
+    C.sidebar_config()
+    s = C.studio()
+    C.record_finished_run(s)
+    st.title("Inspect", anchor=False)
+    choices = model_choices(s)
+    if not choices:
+        _, why = C.load_pretrained()
+        st.warning("There is no model to look inside. " + (why + " " if why else "")
+                   + "Train one on the Train page first.", icon=":material/info:")
+        C.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+        return
+    keys = list(choices)
+    untrained_session = s.model is not None and not (s.has_learned or s.training_active)
+    default = "pretrained" if untrained_session and "pretrained" in choices else keys[0]
+    if st.session_state.get("inspect_model") not in keys:
+        st.session_state["inspect_model"] = default
+    key = st.radio("Model", keys, format_func=choices.get, key="inspect_model", horizontal=True,
+                   help="Which network to look inside: the one you trained or loaded in this session, or "
+                   "the pretrained model shipped with NN Studio.")
+    if key == "pretrained" and untrained_session:
+        st.info("Your model is not trained yet, so this page shows the pretrained model shipped with "
+                "NN Studio. Train yours on the Train page to look inside it.", icon=":material/info:")
+    C.show_notices()
+    live = key == "session" and s.training_active
+    t1, t2, t3 = st.tabs([":material/grid_view: First-layer weights", ":material/pin: One digit, layer by layer",
+                          ":material/monitoring: Training dynamics"])
+    with t1:
+        weights_panel(s, key, live)
+    with t2:
+        digit_panel(s, key, live)
+    with t3:
+        dynamics_panel(s, key, live)
+
+
+main()

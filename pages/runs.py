@@ -1,0 +1,231 @@
+"""Runs page: every training run of this session in one table; overlay their curves, rename or delete
+runs, download the table, and make a run's model the active model again.
+
+The registry itself (``nncore.runs.RunRegistry``) lives in the session's Studio; this page only reads
+widgets, calls it and draws.
+"""
+from __future__ import annotations
+
+import logging
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from nncore import runner as R
+from nncore import runs as RR
+from pages import common as C
+
+log = logging.getLogger("nnstudio.runs")
+
+PALETTE = ["#4f46e5", "#f97316", "#16a34a", "#dc2626", "#0891b2", "#9333ea", "#ca8a04", "#db2777",
+           "#475569", "#65a30d"]
+PLOT_CONFIG = {"displaylogo": False}
+
+
+# ----------------------------------------------------------------------------------------------
+# Actions (callbacks run before the page renders)
+# ----------------------------------------------------------------------------------------------
+def _unsaved(s: C.Studio) -> bool:
+    """True when the active model has learned something that is in no run (it would be lost)."""
+    m = s.model
+    if m is None or not s.has_learned:
+        return False
+    return s.runs.find_live(m) is None and s.runs.origin_of(m) is None
+
+
+def _ask_make_active(run_id: int) -> None:
+    s = C.studio()
+    if _unsaved(s):
+        st.session_state["runs_confirm"] = run_id
+    else:
+        _make_active(run_id)
+
+
+def _make_active(run_id: int) -> None:
+    s = C.studio()
+    st.session_state.pop("runs_confirm", None)
+    if s.training_active:
+        s.notify("warning", "Stop training before switching to another model.")
+        return
+    run = s.runs.get(run_id)
+    try:
+        model = s.runs.restore(run_id)
+    except (KeyError, ValueError) as exc:
+        s.notify("error", str(exc).strip("'\""))
+        return
+    cfg = R.config_from_model(model)
+    s.set_model(model, cfg, f"restored from “{run.name}”")
+    if cfg is not None:
+        C.apply_config_to_widgets(cfg)
+    ss = st.session_state
+    n, val, batch = (run.settings.get(k) for k in ("n_samples", "val_fraction", "batch_size"))
+    if n in C.SAMPLE_CHOICES:
+        ss["cfg_n_samples"] = n
+    if val is not None and 0 <= val <= 0.5:
+        ss["cfg_val"] = float(val)
+    if batch in C.BATCH_CHOICES:
+        ss["cfg_batch"] = batch
+    s.notify("success", f"“{run.name}” is the active model again ({C.describe_model(s)}). The Train, Draw "
+                        "and Inspect pages use it now; training it further adds a new run that continues this one.")
+
+
+def _cancel_make_active() -> None:
+    st.session_state.pop("runs_confirm", None)
+
+
+def _delete(run_id: int) -> None:
+    s = C.studio()
+    run = s.runs.get(run_id)
+    if run is not None and s.runs.delete(run_id):
+        s.notify("success", f"Deleted “{run.name}”.")
+
+
+# ----------------------------------------------------------------------------------------------
+# Rendering
+# ----------------------------------------------------------------------------------------------
+def runs_table(reg: RR.RunRegistry) -> None:
+    df = reg.table().reset_index()
+    editable = {"Show", "Name"}
+    pct = dict(format="percent", width="small")
+    edited = st.data_editor(
+        df,
+        key="runs_editor",
+        hide_index=True,
+        width="stretch",
+        num_rows="fixed",
+        disabled=[c for c in df.columns if c not in editable],
+        column_config={
+            "Run": st.column_config.NumberColumn("Run", width="small", help="Run number in this session."),
+            "Show": st.column_config.CheckboxColumn("Show", width="small",
+                                                    help="Tick to overlay this run's curves below."),
+            "Name": st.column_config.TextColumn("Name", max_chars=RR.MAX_NAME_LENGTH, required=True,
+                                                help="Double-click to rename the run."),
+            "Network": st.column_config.TextColumn("Network", help="Layer sizes from input to output."),
+            "Train acc": st.column_config.NumberColumn("Train acc", help="Training accuracy in the last epoch.", **pct),
+            "Val acc": st.column_config.NumberColumn("Val acc", help="Validation accuracy after the last epoch.",
+                                                     **pct),
+            "Test acc": st.column_config.NumberColumn("Test acc", help="Accuracy on the 10,000 test digits.", **pct),
+            "Test loss": st.column_config.NumberColumn("Test loss", format="%.4f", width="small"),
+            "Samples": st.column_config.NumberColumn("Samples", help="Training samples (before the validation split)."),
+            "Seconds": st.column_config.NumberColumn("Time (s)", format="%.1f", width="small",
+                                                     help="Training time of all its epochs."),
+            "Model kept": st.column_config.CheckboxColumn(
+                "Model kept", help="Whether the run's model is still in memory (so it can be made active again)."),
+        },
+    )
+    # apply ticks and renames to the registry (the editor keeps showing them)
+    for rid, show, name in zip(edited["Run"], edited["Show"], edited["Name"]):
+        run = reg.get(int(rid))
+        if run is None:
+            continue
+        if bool(show) != run.shown:
+            reg.set_shown(run.id, bool(show))
+        if isinstance(name, str) and name.strip() and name != run.name:
+            reg.rename(run.id, name)
+
+
+def overlay_figures(reg: RR.RunRegistry) -> tuple[go.Figure, go.Figure]:
+    data = reg.curves()
+    colors = {rid: PALETTE[i % len(PALETTE)] for i, rid in enumerate(reg.ids())}
+    figs = []
+    for metric, title in (("loss", "Loss per epoch"), ("accuracy", "Accuracy per epoch")):
+        fig = go.Figure()
+        for rid in dict.fromkeys(data["run"]):
+            d = data[data["run"] == rid]
+            name = d["name"].iloc[0]
+            for split, dash in (("train", "solid"), ("validation", "dash")):
+                ds = d[d["split"] == split]
+                if ds.empty or ds[metric].isna().all():
+                    continue
+                fig.add_scatter(
+                    x=ds["epoch"], y=ds[metric], mode="lines+markers", name=f"{name} · {split}",
+                    legendgroup=str(rid), line=dict(color=colors.get(rid, "#6b7280"), dash=dash, width=2.5),
+                    marker=dict(size=7, symbol="circle" if split == "train" else "diamond"),
+                    hovertemplate=f"{name}<br>{split}, epoch %{{x}}<br>{metric} %{{y:.4f}}<extra></extra>",
+                )
+        fig.update_layout(title=dict(text=title, x=0.01, y=0.97), height=360, template="plotly_white",
+                          margin=dict(l=10, r=10, t=40, b=10), xaxis_title="epoch", yaxis_title=metric,
+                          legend=dict(orientation="h", yanchor="top", y=-0.2, x=0))
+        fig.update_xaxes(dtick=1 if data["epoch"].nunique() <= 12 else None)
+        if metric == "accuracy":
+            fig.update_yaxes(tickformat=".0%")
+        else:
+            fig.update_yaxes(rangemode="tozero")
+        figs.append(fig)
+    return figs[0], figs[1]
+
+
+def actions(s: C.Studio) -> None:
+    reg = s.runs
+    ids = reg.ids()
+    if st.session_state.get("runs_selected") not in ids:
+        st.session_state["runs_selected"] = ids[-1]
+    c1, c2, c3, c4 = st.columns([1.6, 1, 1, 1], vertical_alignment="bottom")
+    rid = c1.selectbox("Run", ids, key="runs_selected", format_func=lambda i: f"{i}: {reg.get(i).name}",
+                       help="The run the buttons on the right act on.")
+    run = reg.get(rid)
+    why = ("Stop training first." if s.training_active
+           else "" if run.model_kept else "Its model was released to save memory.")
+    c2.button("Make active model", icon=":material/upload:", key="runs_activate", width="stretch",
+              disabled=bool(why), on_click=_ask_make_active, args=(rid,),
+              help="Use this run's model again on the Train, Draw and Inspect pages. " + (why or
+              "Training it further adds a new run that continues this one."))
+    with c3.popover("Delete run", icon=":material/delete:", width="stretch",
+                    help="Remove this run from the table (its model too)."):
+        st.markdown(f"Delete **{run.name}** and its model? This cannot be undone.")
+        st.button("Delete for good", type="primary", key="runs_delete", on_click=_delete, args=(rid,),
+                  help=f"Delete {run.name}.")
+    c4.download_button("Download table (.csv)", data=reg.to_csv(), file_name="nn_studio_runs.csv",
+                       mime="text/csv", icon=":material/download:", on_click="ignore", key="runs_csv",
+                       width="stretch", help="The table above with each run's settings, as CSV.")
+    confirm = st.session_state.get("runs_confirm")
+    if confirm is not None and reg.get(confirm) is not None:
+        st.warning(f"Your current model ({C.describe_model(s)}) is not in this table and would be lost. "
+                   "Download it on the Train page first if you want to keep it.")
+        d1, d2, _ = st.columns([1, 1, 3])
+        d1.button("Replace it", type="primary", key="runs_confirm_yes", on_click=_make_active, args=(confirm,),
+                  help=f"Make “{reg.get(confirm).name}” the active model.")
+        d2.button("Cancel", key="runs_confirm_no", on_click=_cancel_make_active, help="Keep the current model.")
+
+
+def main() -> None:
+    C.sidebar_config()
+    s = C.studio()
+    C.record_finished_run(s)
+    reg = s.runs
+    st.title("Runs", anchor=False)
+    st.caption(
+        f"Every model you train in this session is one run; training it again updates its row. Up to "
+        f"{reg.max_runs} runs are kept (the oldest goes first), each with its model so you can use it again, "
+        f"as long as all kept models together stay under {reg.max_kept_parameters / 1e6:.0f} million "
+        "parameters (older models are released first; their rows and curves stay)."
+    )
+    C.show_notices()
+    while reg.dropped:
+        st.info(reg.dropped.pop(0), icon=":material/info:")
+    if s.training_active:
+        st.info("A model is training now; its run appears here when training ends.", icon=":material/model_training:")
+    if not len(reg):
+        st.info("No runs yet. Train a model on the Train page: each run appears here when it ends, ready to "
+                "compare with the next one.", icon=":material/compare_arrows:")
+        C.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+        return
+    st.markdown(f"**{len(reg)} run{'s' if len(reg) != 1 else ''}**",
+                help="Tick Show to compare curves below; double-click a name to rename it.")
+    runs_table(reg)
+    actions(s)
+
+    st.subheader("Curves compared", divider="gray", anchor=False)
+    shown = [r for r in reg if r.shown]
+    if not shown:
+        st.info("Tick **Show** in the table to overlay runs here.", icon=":material/check_box:")
+        return
+    st.caption("Solid lines: training data; dashed: validation data. Each colour is one run. A validation curve "
+               "that stops improving while the training curve keeps going means the network starts to memorise.")
+    fig_loss, fig_acc = overlay_figures(reg)
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(fig_loss, key="runs_loss", config=PLOT_CONFIG)
+    c2.plotly_chart(fig_acc, key="runs_acc", config=PLOT_CONFIG)
+
+
+main()
