@@ -90,6 +90,8 @@ def draw_panel(s: C.Studio, key: str) -> None:
             with mid:
                 st.error(f"The drawing could not be read: {exc}")
             return
+        if img is not None:  # the Inspect page looks at the latest drawing
+            s.canvas = prep if prep is not None and not prep.empty else None
         probs = None
         if prep is not None and not prep.empty and model is not None:
             try:
