@@ -701,3 +701,40 @@ def page_link(path: str, label: str, icon: str | None = None, help: str | None =
     except Exception:
         st.markdown(f"**{label}**")
 
+
+
+# ----------------------------------------------------------------------------------------------
+# Cheap plotly figures for charts redrawn every second
+# ----------------------------------------------------------------------------------------------
+def _plain(v: Any) -> Any:
+    if isinstance(v, np.ndarray):
+        return [None if (isinstance(x, float) and not np.isfinite(x)) else x for x in v.tolist()]
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, (np.floating, np.integer)):
+        return v.item()
+    return v
+
+
+def fast_figure(spec: dict):
+    """A plotly Figure for ``st.plotly_chart`` built from a plain ``{"data": [...], "layout": {...}}``.
+
+    ``go.Figure`` validates every property in Python (~30 ms per chart), which competes with the
+    training thread when the Train page redraws its curves every second. This figure hands the
+    (trusted, hand-written) spec straight to Streamlit's serialiser instead.
+    """
+    import plotly.graph_objects as go
+
+    class _SpecFigure(go.Figure):
+        def __init__(self, plain: dict) -> None:  # noqa: D401 - deliberately skips validation
+            object.__setattr__(self, "_nn_spec", plain)
+
+        def to_dict(self) -> dict:
+            return object.__getattribute__(self, "_nn_spec")
+
+        def to_plotly_json(self) -> dict:
+            return self.to_dict()
+
+    return _SpecFigure(_plain(spec))

@@ -147,45 +147,47 @@ def _on_upload() -> None:
 # ----------------------------------------------------------------------------------------------
 # Rendering
 # ----------------------------------------------------------------------------------------------
-def curve_figures(run: R.TrainingRun | None, model) -> tuple[go.Figure, go.Figure]:
+def curve_figures(run: R.TrainingRun | None, model):
+    """Loss and accuracy figures: per-batch (faint + smoothed) and per-epoch validation points."""
     c = run.curves(MAX_CURVE_POINTS) if run is not None else R.curves_of(model, MAX_CURVE_POINTS)
     figs = []
-    for key, title, ytitle in (("loss", "Loss", "loss"), ("accuracy", "Accuracy", "accuracy")):
-        fig = go.Figure()
+    for key, title in (("loss", "Loss"), ("accuracy", "Accuracy")):
+        data: list[dict] = []
         bx, by, bys = c.batch_x, getattr(c, f"batch_{key}"), getattr(c, f"batch_{key}_smooth")
+        fmt = ".1%" if key == "accuracy" else ".4f"
         if len(bx):
-            fig.add_scatter(x=bx, y=by, mode="lines", name="train (per batch)",
-                            line=dict(color=TRAIN_COLOR, width=1), opacity=0.25, hoverinfo="skip")
-            fig.add_scatter(x=bx, y=bys, mode="lines", name="train (smoothed)",
-                            line=dict(color=TRAIN_COLOR, width=2.5),
-                            hovertemplate="epoch %{x:.2f}<br>" + key + " %{y:.4f}<extra>train</extra>")
+            data.append(dict(type="scatter", x=bx, y=by, mode="lines", name="train (per batch)",
+                             line=dict(color=TRAIN_COLOR, width=1), opacity=0.25, hoverinfo="skip"))
+            data.append(dict(type="scatter", x=bx, y=bys, mode="lines", name="train (smoothed)",
+                             line=dict(color=TRAIN_COLOR, width=2.5),
+                             hovertemplate=f"epoch %{{x:.2f}}<br>{key} %{{y:{fmt}}}<extra>train</extra>"))
         vy = c.val_loss if key == "loss" else c.val_accuracy
         if len(c.epoch_x) and np.isfinite(vy).any():
-            fig.add_scatter(x=c.epoch_x, y=vy, mode="lines+markers", name="validation (per epoch)",
-                            line=dict(color=VAL_COLOR, width=2.5), marker=dict(size=8),
-                            customdata=c.epoch_number,
-                            hovertemplate="after epoch %{customdata}<br>" + key
-                            + " %{y:.4f}<extra>validation</extra>")
-        fig.update_layout(
+            data.append(dict(type="scatter", x=c.epoch_x, y=vy, mode="lines+markers",
+                             name="validation (per epoch)", line=dict(color=VAL_COLOR, width=2.5),
+                             marker=dict(size=8), customdata=c.epoch_number,
+                             hovertemplate=f"after epoch %{{customdata}}<br>{key} %{{y:{fmt}}}"
+                             "<extra>validation</extra>"))
+        empty = not data
+        layout = dict(
             title=dict(text=title, x=0.01, y=0.97),
             height=300,
             margin=dict(l=10, r=10, t=40, b=10),
-            template="plotly_white",
+            showlegend=not empty,
             legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
-            xaxis_title="epochs of training data seen",
-            yaxis_title=ytitle,
+            xaxis=dict(title=dict(text="epochs of training data seen"), visible=not empty, rangemode="tozero"),
+            yaxis=dict(title=dict(text=key), visible=not empty),
             uirevision=key,  # keep the user's zoom while the curves update
         )
         if key == "accuracy":
-            fig.update_yaxes(range=[0, 1.01], tickformat=".0%")
+            layout["yaxis"].update(range=[0, 1.01], tickformat=".0%")
         else:
-            fig.update_yaxes(rangemode="tozero")
-        if not len(bx) and not len(c.epoch_x):
-            fig.add_annotation(text="Press Start to train; the curves appear here.", showarrow=False,
-                               x=0.5, y=0.5, xref="paper", yref="paper", font=dict(size=14, color="#6b7280"))
-            fig.update_xaxes(visible=False)
-            fig.update_yaxes(visible=False)
-        figs.append(fig)
+            layout["yaxis"].update(rangemode="tozero")
+        if empty:
+            layout["annotations"] = [dict(text="Press Start to train; the curves appear here.", showarrow=False,
+                                          x=0.5, y=0.5, xref="paper", yref="paper",
+                                          font=dict(size=14, color="#6b7280"))]
+        figs.append(C.fast_figure({"data": data, "layout": layout}))
     return figs[0], figs[1]
 
 
@@ -201,6 +203,9 @@ def _progress_text(p: R.Progress) -> str:
     if p.active:
         parts.append(f"ETA {C.fmt_duration(p.eta_seconds)}" if p.eta_seconds is not None else "ETA …")
     parts.append(f"elapsed {C.fmt_duration(p.elapsed_seconds)}")
+    secs = p.last_epoch.get("seconds")
+    if secs is not None and p.run_epochs_done:
+        parts.append(f"last epoch {secs:.2f} s")
     return " · ".join(parts)
 
 

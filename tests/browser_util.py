@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -130,3 +131,105 @@ def draw_strokes(page, strokes, box=None, steps: int = 8) -> None:
 SEVEN = [[(0.25, 0.22), (0.75, 0.22), (0.45, 0.85)]]
 ONE = [[(0.5, 0.15), (0.5, 0.85)]]
 ZERO = [[(0.5, 0.15), (0.3, 0.3), (0.28, 0.6), (0.5, 0.85), (0.7, 0.6), (0.7, 0.3), (0.5, 0.15)]]
+
+
+# ------------------------------------------------------------------ sidebar driving
+# Keyed Streamlit elements carry the CSS class "st-key-<key>".
+def set_number(page, key: str, value, timeout: float = 30_000) -> None:
+    box = page.locator(f".st-key-{key} input").first
+    box.wait_for(timeout=timeout)
+    box.fill(str(value))
+    box.press("Enter")
+    page.wait_for_function(
+        f"""() => {{ const e = document.querySelector('.st-key-{key} input');
+                     return e && e.value === {json.dumps(str(value))}; }}""",
+        timeout=timeout,
+    )
+    settle(page)
+
+
+def set_slider(page, key: str, text: str, timeout: float = 30_000, max_steps: int = 40) -> None:
+    """Move a (select_)slider with the keyboard until its thumb shows ``text``."""
+    thumb = page.locator(f".st-key-{key} input[type='range']").first
+    thumb.wait_for(state="attached", timeout=timeout)
+    thumb.focus()
+
+    def current() -> str:
+        return (thumb.get_attribute("aria-valuetext") or thumb.get_attribute("aria-valuenow") or "").strip()
+
+    def numeric(v: str) -> float | None:
+        try:
+            return float(v.replace(",", ""))
+        except ValueError:
+            return None
+
+    for _ in range(max_steps):
+        cur = current()
+        if cur == text or (numeric(cur) is not None and numeric(cur) == numeric(text)):
+            break
+        go_left = numeric(cur) is not None and numeric(text) is not None and numeric(cur) > numeric(text)
+        thumb.press("ArrowLeft" if go_left else "ArrowRight")
+        page.wait_for_timeout(60)
+    else:
+        raise AssertionError(f"slider {key} stuck at {current()!r}, wanted {text!r}")
+    settle(page)
+
+
+def set_select(page, key: str, option: str, timeout: float = 30_000) -> None:
+    box = page.locator(f".st-key-{key} input[role='combobox']").first
+    box.wait_for(timeout=timeout)
+    if box.input_value() == option:
+        return
+    page.locator(f".st-key-{key} button[aria-haspopup='listbox']").first.click()
+    page.get_by_role("option", name=option, exact=True).first.click(timeout=timeout)
+    page.wait_for_function(
+        f"""() => {{ const e = document.querySelector('.st-key-{key} input[role="combobox"]');
+                     return e && e.value === {json.dumps(option)}; }}""",
+        timeout=timeout,
+    )
+    settle(page)
+
+
+def click_key(page, key: str, timeout: float = 30_000) -> None:
+    page.locator(f".st-key-{key} button").first.click(timeout=timeout)
+    settle(page)
+
+
+def settle(page, ms: int = 250) -> None:
+    """Let the rerun triggered by the last input start and finish."""
+    page.wait_for_timeout(ms)
+    try:
+        wait_app_idle(page, timeout=30_000)
+    except Exception:
+        pass
+
+
+def configure_sidebar(page, neurons=None, samples=None, val_split=None, epochs=None, batch=None) -> None:
+    """Set the sidebar: ``neurons`` a list of hidden layer sizes (layers are added/removed to match)."""
+    if samples is not None:
+        set_slider(page, "cfg_n_samples", samples)
+    if val_split is not None:
+        set_slider(page, "cfg_val", f"{val_split:.2f}")
+    if neurons is not None:
+        keys = layer_keys(page)
+        while len(keys) > len(neurons):
+            click_key(page, "rm_" + keys[-1])
+            keys = layer_keys(page)
+        while len(keys) < len(neurons):
+            page.get_by_role("button", name="Add hidden layer").click()
+            settle(page)
+            keys = layer_keys(page)
+        for k, n in zip(keys, neurons):
+            set_number(page, f"cfg_{k}_n", n)
+    if epochs is not None:
+        set_number(page, "cfg_epochs", epochs)
+    if batch is not None:
+        set_select(page, "cfg_batch", str(batch))
+
+
+def layer_keys(page) -> list[str]:
+    """Widget key stems ("L0", "L3", …) of the hidden layers, top to bottom."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('[class*="st-key-rm_L"]')]
+                 .map(e => [...e.classList].find(c => c.startsWith('st-key-rm_')).slice('st-key-rm_'.length))"""
+    )

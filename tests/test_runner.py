@@ -439,3 +439,13 @@ def test_real_engine_divergence_keeps_finite_weights():
         pytest.skip(f"this configuration did not diverge here ({p.state})")
     assert "lower learning rate" in p.message
     assert np.all(np.isfinite(model.predict(x[:5])))
+
+
+def test_config_round_trip_through_model():
+    _real_engine()
+    cfg = R.NetworkConfig(hidden=(R.LayerSpec(32, "tanh", 0.25), R.LayerSpec(16, "relu", 0.0)),
+                          output_activation="softmax", loss="cse", optimizer="sgd", lr=0.05, mr=0.5, seed=3)
+    model = R.build_model(cfg)
+    assert R.config_from_model(model) == cfg
+    assert R.config_from_model(R.build_model(R.NetworkConfig())) == R.NetworkConfig()
+    assert R.config_from_model(object()) is None
