@@ -74,7 +74,8 @@ def _watch_run_end(s: C.Studio) -> None:
 def weights_figure(model) -> tuple[go.Figure, str]:
     w = I.first_layer_weights(model)
     tiles, units = I.weight_tiles(w, max_units=MAX_UNITS)
-    img, which = I.mosaic(tiles, cols=8 if len(units) > 16 else min(len(units), 5), pad=1)
+    k = len(units)
+    img, which = I.mosaic(tiles, cols=5 if k == 10 else (8 if k > 16 else int(np.ceil(np.sqrt(k)))), pad=1)
     lim = I.symmetric_limit(tiles)
     unit_of = np.where(which >= 0, units[np.clip(which, 0, None)], -1)
     fig = go.Figure(go.Heatmap(
@@ -82,7 +83,7 @@ def weights_figure(model) -> tuple[go.Figure, str]:
         hoverongaps=False, hovertemplate="unit %{customdata}<br>weight %{z:.3f}<extra></extra>",
         colorbar=dict(title=dict(text="weight", side="right"), thickness=12, len=0.8),
     ))
-    fig.update_layout(height=620 if len(units) > 16 else 300, margin=dict(l=0, r=0, t=4, b=4),
+    fig.update_layout(height=int(np.clip(img.shape[0] * 2.4, 260, 600)), margin=dict(l=0, r=0, t=4, b=4),
                       template="plotly_white", plot_bgcolor="#f3f4f6", uirevision="weights")
     fig.update_xaxes(visible=False, constrain="domain")
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
@@ -102,22 +103,26 @@ def weights_panel(s: C.Studio, key: str, live: bool) -> None:
             return
         hidden = len(model.dense_layers) > 1
         fig, shown = weights_figure(model)
-        if hidden:
-            st.markdown(f"**What each first-layer unit looks for** ({shown})")
-            st.caption(
-                "Each square holds the 784 incoming weights of one unit of the first hidden layer, laid "
-                "out like the 28×28 input: ink on red pixels raises the unit's output, ink on blue pixels "
-                "lowers it. Before training they are noise; stroke-like patterns appear as it learns."
-            )
-        else:
-            st.markdown(f"**What each output unit looks for** ({shown})")
-            st.caption(
-                "This network has no hidden layer, so each square is one digit's template: ink on red "
-                "pixels is evidence for that digit, ink on blue pixels against it."
-            )
-        st.plotly_chart(fig, key="weights_grid", config=PLOT_CONFIG)
-        if live:
-            st.caption(":green[●] The network is training: the weights update every few seconds.")
+        left, right = st.columns([3, 2], gap="large")
+        left.plotly_chart(fig, key="weights_grid", config=PLOT_CONFIG)
+        with right:
+            if hidden:
+                st.markdown(f"**What each first-layer unit looks for** ({shown})")
+                st.caption(
+                    "Each square holds the 784 incoming weights of one unit of the first hidden layer, laid "
+                    "out like the 28×28 input: ink on red pixels raises the unit's output, ink on blue pixels "
+                    "lowers it. Before training they are noise; stroke-like patterns appear as it learns."
+                )
+            else:
+                st.markdown(f"**What each output unit looks for** ({shown})")
+                st.caption(
+                    "This network has no hidden layer, so each square is one digit's template: ink on red "
+                    "pixels is evidence for that digit, ink on blue pixels against it."
+                )
+            st.caption("Hover a square to see its unit number and weights. The colour scale is centred on 0 "
+                       "and clipped at the largest 1 % of weights so a few extreme ones do not wash out the rest.")
+            if live:
+                st.caption(":green[●] The network is training: the weights update every few seconds.")
 
     _panel()
 
@@ -164,14 +169,15 @@ def saliency_figure(image: np.ndarray, maps: list[tuple[str, np.ndarray]]) -> go
     fig.add_trace(go.Heatmap(z=image, colorscale="gray", zmin=0, zmax=1, showscale=False,
                              hovertemplate="pixel (%{y}, %{x})<br>ink %{z:.2f}<extra></extra>"), 1, 1)
     for k, (title, sal) in enumerate(maps, start=2):
-        fig.add_trace(go.Heatmap(z=image * 0.45, colorscale="gray", zmin=0, zmax=1, showscale=False,
-                                 hoverinfo="skip"), 1, k)
         fig.add_trace(go.Heatmap(z=sal.reshape(28, 28), colorscale=SALIENCY_SCALE, zmin=0, zmax=1,
                                  showscale=k == 2, name=title,
                                  colorbar=dict(title=dict(text="sensitivity", side="right"), thickness=12,
                                                len=0.9, tickvals=[0, 1], ticktext=["none", "most"]),
                                  hovertemplate="pixel (%{y}, %{x})<br>sensitivity %{z:.2f}<extra></extra>"),
                       1, k)
+        fig.add_trace(go.Contour(z=image, contours=dict(start=0.5, end=0.5, size=1, coloring="none"),
+                                 line=dict(color="#7dd3fc", width=1.5), showscale=False, hoverinfo="skip",
+                                 name="outline of the digit"), 1, k)
     for k in range(1, 2 + len(maps)):
         fig.update_xaxes(visible=False, constrain="domain", row=1, col=k)
         fig.update_yaxes(visible=False, autorange="reversed", constrain="domain",
@@ -180,6 +186,10 @@ def saliency_figure(image: np.ndarray, maps: list[tuple[str, np.ndarray]]) -> go
                       plot_bgcolor="black")
     fig.update_annotations(font_size=14)
     return fig
+
+
+def _fmt_out(v: float, activation: str) -> str:
+    return f"{v:.0%}" if activation == "softmax" else f"{v:.2f}"
 
 
 def strips_figure(outputs: list[I.LayerOutput]) -> go.Figure:
@@ -193,6 +203,8 @@ def strips_figure(outputs: list[I.LayerOutput]) -> go.Figure:
         fig.add_trace(go.Heatmap(
             z=o.scaled[None, :], x=[str(u) for u in units] if last else units, customdata=o.values[None, :],
             colorscale=DIVERGING, zmid=0, zmin=-1, zmax=1, showscale=False, xgap=1 if len(units) <= 64 else 0,
+            text=[[_fmt_out(v, o.activation) for v in o.values]] if last else None,
+            texttemplate="%{text}" if last else None, textfont=dict(size=12),
             hovertemplate=("digit %{x}" if last else "unit %{x}") + "<br>output %{customdata:.3f}<extra></extra>",
         ), r, 1)
         fig.update_yaxes(visible=False, row=r, col=1)
@@ -208,18 +220,20 @@ def top_units_figure(model, outputs: list[I.LayerOutput]) -> go.Figure:
     first = outputs[0]
     idx, vals = I.top_units(first.values, N_TOP)
     tiles, _ = I.weight_tiles(I.first_layer_weights(model), units=idx, max_units=N_TOP)
+    img, which = I.mosaic(tiles, cols=len(idx), pad=2)
     lim = I.symmetric_limit(tiles)
-    fig = make_subplots(rows=1, cols=len(idx), horizontal_spacing=0.012,
-                        subplot_titles=[f"unit {u}<br><b>{v:.2f}</b>" for u, v in zip(idx, vals)])
-    for k, (u, tile) in enumerate(zip(idx, tiles), start=1):
-        fig.add_trace(go.Heatmap(z=tile, coloraxis="coloraxis",
-                                 hovertemplate=f"unit {u}<br>weight %{{z:.3f}}<extra></extra>"), 1, k)
-        fig.update_xaxes(visible=False, constrain="domain", row=1, col=k)
-        fig.update_yaxes(visible=False, autorange="reversed", constrain="domain",
-                         scaleanchor=f"x{'' if k == 1 else k}", row=1, col=k)
-    fig.update_layout(height=210, margin=dict(l=0, r=0, t=48, b=0), template="plotly_white",
-                      coloraxis=dict(colorscale=DIVERGING, cmid=0, cmin=-lim, cmax=lim, showscale=False))
-    fig.update_annotations(font_size=12)
+    unit_of = np.where(which >= 0, idx[np.clip(which, 0, None)], -1)
+    fig = go.Figure(go.Heatmap(
+        z=img.astype(np.float32), customdata=unit_of, colorscale=DIVERGING, zmid=0, zmin=-lim, zmax=lim,
+        showscale=False, hoverongaps=False, hovertemplate="unit %{customdata}<br>weight %{z:.3f}<extra></extra>",
+    ))
+    for k, (u, v) in enumerate(zip(idx, vals)):  # titles stick to their tile whatever the chart's width
+        fig.add_annotation(x=k * 30 + 13.5, y=-1, xref="x", yref="y", yanchor="bottom", showarrow=False,
+                           text=f"unit {u}: <b>{v:.2f}</b>", font=dict(size=12))
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
+    fig.update_layout(height=190, margin=dict(l=0, r=0, t=28, b=0), template="plotly_white",
+                      plot_bgcolor="white")
     return fig
 
 
@@ -236,8 +250,10 @@ def digit_panel(s: C.Studio, key: str, live: bool) -> None:
         try:
             pred, probs = I.predict_one(model, vec)
             runner_up = int(I.top_units(probs, 2)[0][-1])
-            if st.session_state.get("inspect_class") is None:
-                st.session_state["inspect_class"] = runner_up
+            seen = (what, key, id(s.canvas) if what == "your drawing" else None)
+            if st.session_state.get("inspect_class") is None or st.session_state.get("_inspect_seen") != seen:
+                st.session_state["inspect_class"] = runner_up  # a new digit starts at its second choice
+                st.session_state["_inspect_seen"] = seen
             outputs = I.layer_outputs(model, vec)
         except Exception as exc:
             log.exception("inspect failed")
@@ -250,7 +266,7 @@ def digit_panel(s: C.Studio, key: str, live: bool) -> None:
         c1.caption(
             "Bright pixels are where a small change of ink would change the network's score for that "
             "digit the most (|∂ score / ∂ pixel|, computed by backpropagation to the input; the score is "
-            "taken before softmax). Each map is scaled to its own maximum."
+            "taken before softmax). Each map is scaled to its own maximum; the blue line outlines the digit."
         )
         cls = c2.selectbox("Explain digit", list(range(10)), key="inspect_class",
                            help="Show the saliency for another digit too: which pixels would make the "
@@ -287,21 +303,23 @@ LAYER_COLORS = ["#4f46e5", "#0891b2", "#16a34a", "#ca8a04", "#ea580c", "#dc2626"
 
 def norms_figure(model, df) -> go.Figure:
     labels = I.dense_layer_labels(model)
-    fig = make_subplots(rows=1, cols=2, subplot_titles=["Weight size (norm)", "Gradient size (norm, log scale)"],
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["Typical weight size", "Typical gradient size (log scale)"],
                         horizontal_spacing=0.08)
     layers = list(dict.fromkeys(df["layer"]))
     for k, layer in enumerate(layers):
         color = LAYER_COLORS[k % len(LAYER_COLORS)]
         for col, kind in ((1, "weights"), (2, "gradients")):
             d = df[(df["layer"] == layer) & (df["kind"] == kind)]
-            fig.add_scatter(x=d["epoch"], y=d["norm"], customdata=d["rms"], mode="lines+markers",
+            fig.add_scatter(x=d["epoch"], y=d["rms"], customdata=d["norm"], mode="lines+markers",
                             name=labels.get(layer, layer), legendgroup=layer, showlegend=col == 1,
                             line=dict(color=color, width=2), marker=dict(size=7),
-                            hovertemplate=f"{labels.get(layer, layer)}<br>epoch %{{x}}<br>norm %{{y:.3g}}"
-                            "<br>per weight (rms) %{customdata:.3g}<extra></extra>", row=1, col=col)
+                            hovertemplate=f"{labels.get(layer, layer)}<br>epoch %{{x}}<br>typical size (rms) "
+                            "%{y:.3g}<br>norm of the whole layer %{customdata:.3g}<extra></extra>", row=1, col=col)
     fig.update_yaxes(type="log", row=1, col=2)
     fig.update_yaxes(rangemode="tozero", row=1, col=1)
-    fig.update_xaxes(title_text="epoch", dtick=1 if df["epoch"].nunique() <= 12 else None)
+    fig.update_xaxes(title_text="epoch")
+    if df["epoch"].max() <= 12:
+        fig.update_xaxes(dtick=1, range=[0.5, df["epoch"].max() + 0.5])
     fig.update_layout(height=340, margin=dict(l=10, r=10, t=40, b=10), template="plotly_white",
                       legend=dict(orientation="h", yanchor="top", y=-0.22, x=0), uirevision="norms")
     fig.update_annotations(font_size=14)
@@ -355,7 +373,8 @@ def dynamics_panel(s: C.Studio, key: str, live: bool) -> None:
                 health.level, st.info)(health.text, icon=":material/stethoscope:")
         st.markdown("**Weight and gradient size per layer, after each epoch**")
         st.caption(
-            "The size (L2 norm) of each layer's weights and of its gradient on the last batch of each epoch. "
+            "The typical size of one weight, and of one weight's gradient on the last batch of each epoch, per "
+            "layer (the layer's norm divided by √ its number of weights, so big and small layers compare). "
             "If the first layers' gradients sit orders of magnitude below the last layer's, gradients vanish "
             "on their way back and those layers barely learn: try 6 sigmoid layers, then relu."
         )

@@ -20,6 +20,9 @@ log = logging.getLogger("nnstudio.runs")
 PALETTE = ["#4f46e5", "#f97316", "#16a34a", "#dc2626", "#0891b2", "#9333ea", "#ca8a04", "#db2777",
            "#475569", "#65a30d"]
 PLOT_CONFIG = {"displaylogo": False}
+# the results first, so they are visible without scrolling the table sideways
+COLUMN_ORDER = ["Run", "Show", "Name", "Test acc", "Val acc", "Train acc", "Test loss", "Epochs", "Network",
+                "Hidden layers", "Optimizer", "Output / loss", "Batch", "Samples", "Seconds", "Status", "Model kept"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -93,6 +96,7 @@ def runs_table(reg: RR.RunRegistry) -> None:
         hide_index=True,
         width="stretch",
         num_rows="fixed",
+        column_order=COLUMN_ORDER,
         disabled=[c for c in df.columns if c not in editable],
         column_config={
             "Run": st.column_config.NumberColumn("Run", width="small", help="Run number in this session."),
@@ -146,7 +150,8 @@ def overlay_figures(reg: RR.RunRegistry) -> tuple[go.Figure, go.Figure]:
         fig.update_layout(title=dict(text=title, x=0.01, y=0.97), height=360, template="plotly_white",
                           margin=dict(l=10, r=10, t=40, b=10), xaxis_title="epoch", yaxis_title=metric,
                           legend=dict(orientation="h", yanchor="top", y=-0.2, x=0))
-        fig.update_xaxes(dtick=1 if data["epoch"].nunique() <= 12 else None)
+        if data["epoch"].max() <= 12:
+            fig.update_xaxes(dtick=1, range=[0.5, data["epoch"].max() + 0.5])
         if metric == "accuracy":
             fig.update_yaxes(tickformat=".0%")
         else:
@@ -175,7 +180,7 @@ def actions(s: C.Studio) -> None:
         st.markdown(f"Delete **{run.name}** and its model? This cannot be undone.")
         st.button("Delete for good", type="primary", key="runs_delete", on_click=_delete, args=(rid,),
                   help=f"Delete {run.name}.")
-    c4.download_button("Download table (.csv)", data=reg.to_csv(), file_name="nn_studio_runs.csv",
+    c4.download_button("Download CSV", data=reg.to_csv(), file_name="nn_studio_runs.csv",
                        mime="text/csv", icon=":material/download:", on_click="ignore", key="runs_csv",
                        width="stretch", help="The table above with each run's settings, as CSV.")
     confirm = st.session_state.get("runs_confirm")
