@@ -75,7 +75,7 @@ def weights_figure(model) -> tuple[go.Figure, str]:
     w = I.first_layer_weights(model)
     tiles, units = I.weight_tiles(w, max_units=MAX_UNITS)
     k = len(units)
-    img, which = I.mosaic(tiles, cols=5 if k == 10 else (8 if k > 16 else int(np.ceil(np.sqrt(k)))), pad=1)
+    img, which = I.mosaic(tiles, cols=5 if k == 10 else (8 if k > 16 else int(np.ceil(np.sqrt(k)))), pad=2)
     lim = I.symmetric_limit(tiles)
     unit_of = np.where(which >= 0, units[np.clip(which, 0, None)], -1)
     fig = go.Figure(go.Heatmap(
@@ -83,8 +83,10 @@ def weights_figure(model) -> tuple[go.Figure, str]:
         hoverongaps=False, hovertemplate="unit %{customdata}<br>weight %{z:.3f}<extra></extra>",
         colorbar=dict(title=dict(text="weight", side="right"), thickness=12, len=0.8),
     ))
-    fig.update_layout(height=int(np.clip(img.shape[0] * 2.4, 260, 600)), margin=dict(l=0, r=0, t=4, b=4),
-                      template="plotly_white", plot_bgcolor="#f3f4f6", uirevision="weights")
+    height = int(np.clip(img.shape[0] * 4, 300, 600))
+    width = int(height * img.shape[1] / img.shape[0]) + 110  # the image plus its colour bar
+    fig.update_layout(height=height, width=width, margin=dict(l=0, r=0, t=4, b=4),
+                      template="plotly_white", plot_bgcolor="white", uirevision="weights")
     fig.update_xaxes(visible=False, constrain="domain")
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
     n = w.shape[1]
@@ -104,7 +106,7 @@ def weights_panel(s: C.Studio, key: str, live: bool) -> None:
         hidden = len(model.dense_layers) > 1
         fig, shown = weights_figure(model)
         left, right = st.columns([3, 2], gap="large")
-        left.plotly_chart(fig, key="weights_grid", config=PLOT_CONFIG)
+        left.plotly_chart(fig, key="weights_grid", config=PLOT_CONFIG, width="content")
         with right:
             if hidden:
                 st.markdown(f"**What each first-layer unit looks for** ({shown})")
@@ -177,13 +179,13 @@ def saliency_figure(image: np.ndarray, maps: list[tuple[str, np.ndarray]]) -> go
                       1, k)
         fig.add_trace(go.Contour(z=image, contours=dict(start=0.5, end=0.5, size=1, coloring="none"),
                                  line=dict(color="#7dd3fc", width=1.5), showscale=False, hoverinfo="skip",
-                                 name="outline of the digit"), 1, k)
+                                 name="outline of the digit", showlegend=False), 1, k)
     for k in range(1, 2 + len(maps)):
         fig.update_xaxes(visible=False, constrain="domain", row=1, col=k)
         fig.update_yaxes(visible=False, autorange="reversed", constrain="domain",
                          scaleanchor=f"x{'' if k == 1 else k}", row=1, col=k)
     fig.update_layout(height=330, margin=dict(l=0, r=0, t=40, b=0), template="plotly_white",
-                      plot_bgcolor="black")
+                      plot_bgcolor="black", showlegend=False)
     fig.update_annotations(font_size=14)
     return fig
 
@@ -232,7 +234,7 @@ def top_units_figure(model, outputs: list[I.LayerOutput]) -> go.Figure:
                            text=f"unit {u}: <b>{v:.2f}</b>", font=dict(size=12))
     fig.update_xaxes(visible=False, constrain="domain")
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
-    fig.update_layout(height=190, margin=dict(l=0, r=0, t=28, b=0), template="plotly_white",
+    fig.update_layout(height=150, margin=dict(l=0, r=0, t=28, b=0), template="plotly_white",
                       plot_bgcolor="white")
     return fig
 
@@ -344,8 +346,8 @@ def histograms_figure(model, layer_stats, kind: str) -> go.Figure:
                             shape="hvh"), name=f"epoch {e}", legendgroup=str(e), showlegend=k == 0,
                             hovertemplate=f"epoch {e}<br>value %{{x:.3g}}<br>share %{{y:.1%}}<extra></extra>",
                             row=r + 1, col=c + 1)
-        fig.update_xaxes(tickformat=".1e" if kind == "gradients" else ".2g", nticks=4, row=r + 1, col=c + 1)
-        fig.update_yaxes(tickformat=".0%", row=r + 1, col=c + 1, showticklabels=c == 0)
+        fig.update_xaxes(exponentformat="e", nticks=5, row=r + 1, col=c + 1)
+        fig.update_yaxes(tickformat=".0%", rangemode="tozero", row=r + 1, col=c + 1)
     fig.update_layout(height=230 * rows + 60, margin=dict(l=10, r=10, t=40, b=10), template="plotly_white",
                       legend=dict(orientation="h", yanchor="bottom", y=1.06, x=1, xanchor="right"))
     fig.update_annotations(font_size=13)

@@ -1,0 +1,178 @@
+"""AppTest (headless Streamlit) of the Inspect page."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from nncore import runner as R
+from pages import common as C
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = str(ROOT / "pages" / "inspect.py")
+
+
+@pytest.fixture(scope="module")
+def data():
+    return R.prepare_mnist(2000, 0.1, seed=0)
+
+
+def _train(data, hidden, epochs=2):
+    cfg = R.NetworkConfig(hidden=hidden, seed=0)
+    model = R.build_model(cfg)
+    if epochs:
+        model.train(data["x_train"], data["y_train"], epochs=epochs, batch_size=64, verbose=0,
+                    val_x=data["x_val"], val_y=data["y_val"])
+    return model, cfg
+
+
+@pytest.fixture(scope="module")
+def trained(data):
+    return _train(data, (R.LayerSpec(32, "relu"), R.LayerSpec(16, "relu")))
+
+
+def _studio(model_cfg) -> C.Studio:
+    model, cfg = model_cfg
+    s = C.Studio()
+    s.set_model(model.copy(), cfg, "trained by the test")
+    return s
+
+
+def run(studio: C.Studio | None = None, **state) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    if studio is not None:
+        at.session_state["studio"] = studio
+    for k, v in state.items():
+        at.session_state[k] = v
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def texts(at: AppTest) -> str:
+    parts = []
+    for kind in ("markdown", "caption", "error", "warning", "info", "success"):
+        parts += [str(e.value) for e in getattr(at.main, kind)]
+    return "\n".join(parts)
+
+
+def charts(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def chart_with(at: AppTest, trace_name_part: str) -> dict:
+    for spec in charts(at):
+        if any(trace_name_part in (t.get("name") or "") for t in spec["data"]):
+            return spec
+    raise AssertionError(f"no chart with a trace named like {trace_name_part!r}")
+
+
+def test_every_section_renders_with_its_explanation(trained):
+    at = run(_studio(trained))
+    assert at.radio(key="inspect_model").value == "session"
+    specs = charts(at)
+    assert len(specs) == 6  # weights grid, saliency, layer strips, top units, norms, histograms
+    t = texts(at)
+    for phrase in ("What each first-layer unit looks for", "784 incoming weights", "Saliency: which pixels decide",
+                   "Every layer's output for this digit", "most active first-layer units",
+                   "Weight and gradient size per layer", "try 6 sigmoid layers", "Gradients look healthy"):
+        assert phrase in t, phrase
+    grid = specs[0]["data"][0]
+    assert grid["type"] == "heatmap" and grid["zmid"] == 0  # diverging, centred on 0
+    # one strip per dense layer, the last one the ten outputs
+    strips = next(s for s in specs if len(s["data"]) == 3 and all(d["type"] == "heatmap" for d in s["data"]))
+    assert strips["data"][-1]["x"] == [str(i) for i in range(10)]
+
+
+def test_choosing_another_class_changes_the_saliency(trained):
+    at = run(_studio(trained), inspect_source="test", inspect_index=0)
+    assert "test digit 0 (labelled 7)" in texts(at)
+    before = chart_with(at, "Why")
+    chosen = at.selectbox(key="inspect_class").value
+    other = next(c for c in range(10) if c != chosen)
+    at.selectbox(key="inspect_class").set_value(other).run()
+    assert not at.exception
+    after = chart_with(at, "Why")
+    names = [t.get("name") for t in after["data"] if t.get("name", "").startswith("Why")]
+    assert names[1].startswith(f"Why {other}?")
+    z_before, z_after = before["data"][3]["z"], after["data"][3]["z"]
+    assert z_before != z_after  # the chosen class's map changed
+    assert before["data"][1]["z"] == after["data"][1]["z"]  # the prediction's map did not
+
+
+def test_another_test_digit_changes_the_prediction_text(trained):
+    at = run(_studio(trained), inspect_source="test", inspect_index=0)
+    at.number_input(key="inspect_index").set_value(1).run()
+    assert "test digit 1 (labelled 2)" in texts(at)
+
+
+def test_the_drawing_from_the_draw_page_is_used(trained):
+    from nncore.datasets import load_mnist
+    from nncore.preprocess import canvas_to_mnist
+
+    _, (x, _) = load_mnist()
+    rgba = np.zeros((280, 280, 4), np.uint8)
+    big = np.kron(x[0], np.ones((10, 10), np.uint8))
+    rgba[..., 0] = rgba[..., 1] = rgba[..., 2] = big
+    rgba[..., 3] = 255
+    s = _studio(trained)
+    s.canvas = canvas_to_mnist(rgba)
+    at = run(s)
+    assert at.radio(key="inspect_source").value == "drawing"
+    t = texts(at)
+    assert "your drawing: the network reads" in t
+
+
+def test_no_drawing_yet_points_to_the_draw_page(trained):
+    at = run(_studio(trained), inspect_source="drawing")
+    assert "Draw a digit on the Draw page first" in texts(at)
+
+
+def test_untrained_model_falls_back_to_pretrained_and_says_so(data):
+    s = C.Studio()
+    s.set_model(*_train(data, (R.LayerSpec(8, "relu"),), epochs=0), "built")
+    at = run(s)
+    assert at.radio(key="inspect_model").value == "pretrained"
+    t = texts(at)
+    assert "Your model is not trained yet, so this page shows the pretrained model" in t
+    # the pretrained model was saved without layer statistics
+    assert "Train at least one epoch to see how weights and gradients evolve." in t
+    assert "784→256" in json.dumps(charts(at), ensure_ascii=False)  # the pretrained model's layers are shown
+
+
+def test_vanishing_gradients_are_called_out(data):
+    model_cfg = _train(data, tuple(R.LayerSpec(16, "sigmoid") for _ in range(6)), epochs=1)
+    at = run(_studio(model_cfg))
+    warn = "\n".join(w.value for w in at.warning)
+    assert "Gradients are vanishing" in warn
+
+
+def test_network_without_hidden_layer(data):
+    at = run(_studio(_train(data, (), epochs=1)))
+    t = texts(at)
+    assert "What each output unit looks for" in t and "no hidden layer" in t
+    assert "most active first-layer units" not in t
+
+
+def test_histogram_kind_switch(trained):
+    at = run(_studio(trained))
+    at.radio(key="inspect_hist_kind").set_value("gradients").run()
+    assert not at.exception
+    assert "How each layer's gradients are spread" in texts(at)
+
+
+def test_while_training_the_page_uses_a_snapshot(data, trained):
+    s = _studio(trained)
+    s.run = R.TrainingRun(s.model, data["x_train"], data["y_train"], batch_size=16)
+    s.run.start(100)
+    try:
+        at = run(s)
+        assert "training now, live weights" in at.radio(key="inspect_model").options[0]
+        assert "The network is training" in texts(at)
+        assert len(charts(at)) == 6
+    finally:
+        s.run.stop()
+        s.run.join(10)
