@@ -14,7 +14,8 @@ from pages import common as C
 log = logging.getLogger("nnstudio.train")
 
 POLL_SECONDS = 1.0
-MAX_CURVE_POINTS = 300
+MAX_CURVE_POINTS = 400
+MAX_LIVE_POINTS = 150
 TRAIN_COLOR = "#4f46e5"
 VAL_COLOR = "#f97316"
 
@@ -147,48 +148,59 @@ def _on_upload() -> None:
 # ----------------------------------------------------------------------------------------------
 # Rendering
 # ----------------------------------------------------------------------------------------------
-def curve_figures(run: R.TrainingRun | None, model):
-    """Loss and accuracy figures: per-batch (faint + smoothed) and per-epoch validation points."""
-    c = run.curves(MAX_CURVE_POINTS) if run is not None else R.curves_of(model, MAX_CURVE_POINTS)
-    figs = []
-    for key, title in (("loss", "Loss"), ("accuracy", "Accuracy")):
-        data: list[dict] = []
+def curve_figure(run: R.TrainingRun | None, model, live: bool = False):
+    """One figure, loss (left) and accuracy (right): per-batch points (faint, after training),
+    their smoothed curve, and validation per epoch. While training (``live``) it is kept lean,
+    because it is redrawn every second: fewer points, no raw per-batch trace."""
+    n_points = MAX_LIVE_POINTS if live else MAX_CURVE_POINTS
+    c = run.curves(n_points) if run is not None else R.curves_of(model, n_points)
+    data: list[dict] = []
+    empty = not len(c.batch_x) and not len(c.epoch_x)
+    for col, key in ((1, "loss"), (2, "accuracy")):
+        axes = dict(xaxis="x" if col == 1 else "x2", yaxis="y" if col == 1 else "y2")
         bx, by, bys = c.batch_x, getattr(c, f"batch_{key}"), getattr(c, f"batch_{key}_smooth")
         fmt = ".1%" if key == "accuracy" else ".4f"
+        first = col == 1
         if len(bx):
-            data.append(dict(type="scatter", x=bx, y=by, mode="lines", name="train (per batch)",
-                             line=dict(color=TRAIN_COLOR, width=1), opacity=0.25, hoverinfo="skip"))
-            data.append(dict(type="scatter", x=bx, y=bys, mode="lines", name="train (smoothed)",
-                             line=dict(color=TRAIN_COLOR, width=2.5),
-                             hovertemplate=f"epoch %{{x:.2f}}<br>{key} %{{y:{fmt}}}<extra>train</extra>"))
+            if not live:
+                data.append(dict(type="scatter", x=bx, y=by, mode="lines", name="train, per batch",
+                                 line=dict(color=TRAIN_COLOR, width=1), opacity=0.25, hoverinfo="skip",
+                                 legendgroup="raw", showlegend=first, **axes))
+            data.append(dict(type="scatter", x=bx, y=bys, mode="lines", name="train, smoothed",
+                             line=dict(color=TRAIN_COLOR, width=2.5), legendgroup="smooth", showlegend=first,
+                             hovertemplate=f"epoch %{{x:.2f}}<br>{key} %{{y:{fmt}}}<extra>train</extra>", **axes))
         vy = c.val_loss if key == "loss" else c.val_accuracy
         if len(c.epoch_x) and np.isfinite(vy).any():
             data.append(dict(type="scatter", x=c.epoch_x, y=vy, mode="lines+markers",
-                             name="validation (per epoch)", line=dict(color=VAL_COLOR, width=2.5),
-                             marker=dict(size=8), customdata=c.epoch_number,
+                             name="validation, per epoch", line=dict(color=VAL_COLOR, width=2.5),
+                             marker=dict(size=8), customdata=c.epoch_number, legendgroup="val",
+                             showlegend=first,
                              hovertemplate=f"after epoch %{{customdata}}<br>{key} %{{y:{fmt}}}"
-                             "<extra>validation</extra>"))
-        empty = not data
-        layout = dict(
-            title=dict(text=title, x=0.01, y=0.97),
-            height=300,
-            margin=dict(l=10, r=10, t=40, b=10),
-            showlegend=not empty,
-            legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
-            xaxis=dict(title=dict(text="epochs of training data seen"), visible=not empty, rangemode="tozero"),
-            yaxis=dict(title=dict(text=key), visible=not empty),
-            uirevision=key,  # keep the user's zoom while the curves update
-        )
-        if key == "accuracy":
-            layout["yaxis"].update(range=[0, 1.01], tickformat=".0%")
-        else:
-            layout["yaxis"].update(rangemode="tozero")
-        if empty:
-            layout["annotations"] = [dict(text="Press Start to train; the curves appear here.", showarrow=False,
-                                          x=0.5, y=0.5, xref="paper", yref="paper",
-                                          font=dict(size=14, color="#6b7280"))]
-        figs.append(C.fast_figure({"data": data, "layout": layout}))
-    return figs[0], figs[1]
+                             "<extra>validation</extra>", **axes))
+    xtitle = dict(text="epochs of training data seen")
+    layout = dict(
+        height=320,
+        margin=dict(l=10, r=10, t=50, b=10),
+        showlegend=not empty,
+        legend=dict(orientation="h", yanchor="bottom", y=1.08, xanchor="right", x=1),
+        xaxis=dict(domain=[0, 0.46], title=xtitle, rangemode="tozero", visible=not empty),
+        xaxis2=dict(domain=[0.54, 1], title=xtitle, rangemode="tozero", visible=not empty, anchor="y2"),
+        yaxis=dict(title=dict(text="loss"), rangemode="tozero", visible=not empty),
+        yaxis2=dict(title=dict(text="accuracy"), range=[0, 1.01], tickformat=".0%", anchor="x2",
+                    visible=not empty),
+        annotations=[
+            dict(text="<b>Loss</b>", x=0, y=1.0, xref="paper", yref="paper", xanchor="left", yanchor="bottom",
+                 showarrow=False, font=dict(size=15)),
+            dict(text="<b>Accuracy</b>", x=0.54, y=1.0, xref="paper", yref="paper", xanchor="left",
+                 yanchor="bottom", showarrow=False, font=dict(size=15)),
+        ],
+        uirevision="curves",  # keep the user's zoom while the curves update
+    )
+    if empty:
+        layout["annotations"].append(dict(text="Press Start to train; the loss and accuracy curves appear here.",
+                                          showarrow=False, x=0.5, y=0.45, xref="paper", yref="paper",
+                                          font=dict(size=14, color="#6b7280")))
+    return C.fast_figure({"data": data, "layout": layout})
 
 
 def _progress_text(p: R.Progress) -> str:
@@ -223,8 +235,9 @@ STATE_LABEL = {
 
 def live_panel(s: C.Studio, sb: C.SidebarResult) -> None:
     """Progress, metrics and curves. Polls the runner every second while training."""
-    active = s.training_active
-    run_every = POLL_SECONDS if active else None
+    state = s.run.state if s.run is not None else R.IDLE
+    # poll while the worker runs; a paused run changes nothing, so the page rests until Resume
+    run_every = POLL_SECONDS if state in (R.RUNNING, R.STOPPING) else None
 
     @st.fragment(run_every=run_every)
     def _panel() -> None:
@@ -271,10 +284,8 @@ def live_panel(s: C.Studio, sb: C.SidebarResult) -> None:
         m4.metric("Validation accuracy", "–" if va is None or not np.isfinite(va) else f"{va:.1%}",
                   help="Accuracy on the held-out validation digits after the last full epoch.")
 
-        fig_loss, fig_acc = curve_figures(run, s.model)
-        c1, c2 = st.columns(2)
-        c1.plotly_chart(fig_loss, key="curve_loss", config={"displaylogo": False})
-        c2.plotly_chart(fig_acc, key="curve_acc", config={"displaylogo": False})
+        st.plotly_chart(curve_figure(run, s.model, live=p.active), key="curves",
+                        config={"displaylogo": False})
 
     _panel()
 
