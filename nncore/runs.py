@@ -315,8 +315,9 @@ class RunRegistry:
         return clone
 
     # ------------------------------------------------------------------ tables
-    def table(self) -> "Any":
-        """One row per run (index: run id) for display: plain columns, accuracies as fractions."""
+    def table(self, percent: bool = False) -> "Any":
+        """One row per run (index: run id): plain columns, accuracies as fractions (0..1), or as
+        percentages (0..100) when ``percent`` (for a display with a fixed number of decimals)."""
         import pandas as pd
 
         rows = []
@@ -350,6 +351,9 @@ class RunRegistry:
             "Model kept",
         ]
         df = pd.DataFrame(rows, columns=cols)
+        if percent:
+            for col in ("Train acc", "Val acc", "Test acc"):
+                df[col] = df[col] * 100.0
         df["Batch"] = df["Batch"].astype("Int64")
         df["Samples"] = df["Samples"].astype("Int64")
         return df.set_index("Run")

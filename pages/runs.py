@@ -87,9 +87,9 @@ def _delete(run_id: int) -> None:
 # Rendering
 # ----------------------------------------------------------------------------------------------
 def runs_table(reg: RR.RunRegistry) -> None:
-    df = reg.table().reset_index()
+    df = reg.table(percent=True).reset_index()
     editable = {"Show", "Name"}
-    pct = dict(format="percent", width="small")
+    pct = dict(format="%.1f %%", width="small")
     edited = st.data_editor(
         df,
         key="runs_editor",
@@ -105,7 +105,7 @@ def runs_table(reg: RR.RunRegistry) -> None:
             "Name": st.column_config.TextColumn("Name", max_chars=RR.MAX_NAME_LENGTH, required=True,
                                                 help="Double-click to rename the run."),
             "Network": st.column_config.TextColumn("Network", help="Layer sizes from input to output."),
-            "Train acc": st.column_config.NumberColumn("Train acc", help="Training accuracy in the last epoch.", **pct),
+            "Train acc": st.column_config.NumberColumn("Train acc", help="Training accuracy in the last epoch (averaged over its batches, while the network was still learning).", **pct),
             "Val acc": st.column_config.NumberColumn("Val acc", help="Validation accuracy after the last epoch.",
                                                      **pct),
             "Test acc": st.column_config.NumberColumn("Test acc", help="Accuracy on the 10,000 test digits.", **pct),

@@ -121,6 +121,8 @@ def test_table_columns_and_values():
     assert row["Test acc"] == pytest.approx(0.42) and row["Test loss"] == pytest.approx(1.5)
     assert row["Train acc"] == pytest.approx(m.history["accuracy"][-1])
     assert math.isnan(df.loc[2, "Val acc"]) and math.isnan(df.loc[2, "Test acc"])
+    pct = reg.table(percent=True)
+    assert pct.loc[1, "Test acc"] == pytest.approx(42.0) and pct.loc[1, "Test loss"] == pytest.approx(1.5)
 
 
 def test_csv_round_trips_and_has_reproduction_settings():

@@ -74,7 +74,7 @@ def test_runs_are_listed_and_overlaid(studio):
     assert list(df["Name"]) == ["Run 1", "Run 2"]
     assert list(df["Network"]) == ["784-16-10", "784-32-10"]
     assert list(df["Epochs"]) == [2, 3]
-    assert list(df["Test acc"]) == pytest.approx([0.81, 0.85])
+    assert list(df["Test acc"]) == pytest.approx([81.0, 85.0])  # shown as percentages
     assert len(at.get("plotly_chart")) == 2
     names = curve_traces(at)
     for n in ("Run 1 · train", "Run 1 · validation", "Run 2 · train", "Run 2 · validation"):
