@@ -1,0 +1,293 @@
+"""End-to-end: NN Studio in a real Chromium (Debian's /usr/bin/chromium, driven by Playwright).
+
+A module fixture runs `streamlit run app.py` on a free port. Screenshots go to artifacts/ (gitignored).
+Run only these with `python -m pytest -m browser`; `-m "not browser"` skips them.
+"""
+from __future__ import annotations
+
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.browser_util import (
+    ARTIFACTS,
+    ONE,
+    SEVEN,
+    StreamlitServer,
+    browser_available,
+    canvas_box,
+    configure_sidebar,
+    draw_strokes,
+    launch,
+    settle,
+    wait_app_idle,
+)
+
+pytestmark = pytest.mark.browser
+
+LONG = 180_000  # ms; generous for a loaded 2-core CI machine
+VIEWPORT = {"width": 1440, "height": 1000}
+
+
+@pytest.fixture(scope="module")
+def server():
+    reason = browser_available()
+    if reason:
+        pytest.skip(reason)
+    srv = StreamlitServer().start(timeout=90)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()
+
+
+def shot(page, name: str, full: bool = False) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full)
+
+
+def nav(page, title: str) -> None:
+    """Switch page through the app's own navigation (keeps the session; a new URL would not)."""
+    page.get_by_role("link", name=title, exact=True).first.click()
+    settle(page, 400)
+
+
+def progress_text(page) -> str:
+    loc = page.locator('[data-testid="stProgress"]').first
+    loc.wait_for(timeout=LONG)
+    return page.locator('[data-testid="stProgress"]').first.inner_text()
+
+
+def wait_progress(page, pattern: str, timeout: float = LONG) -> str:
+    rx = re.compile(pattern)
+    deadline = time.monotonic() + timeout / 1000
+    last = ""
+    while time.monotonic() < deadline:
+        loc = page.locator('[data-testid="stProgress"]')
+        if loc.count():
+            try:
+                last = loc.first.inner_text(timeout=2000)
+            except Exception:
+                last = ""
+            if rx.search(last):
+                return last
+        page.wait_for_timeout(200)
+    raise AssertionError(f"progress never matched {pattern!r}; last: {last!r}")
+
+
+def metric_value(page, label: str) -> str:
+    m = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
+    return m.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def assert_no_exception(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0, "a Streamlit exception is shown"
+    assert "Traceback" not in page.locator('[data-testid="stMain"]').inner_text()
+
+
+def test_train_pause_draw_and_upload(server, browser):
+    ctx = browser.new_context(viewport=VIEWPORT)
+    page = ctx.new_page()
+    try:
+        # -- first page interactive
+        t0 = time.perf_counter()
+        page.goto(server.url)
+        page.get_by_text("Quick start").wait_for(timeout=LONG)
+        page.locator(".st-key-cfg_L0_n input").wait_for(timeout=LONG)
+        wait_app_idle(page)
+        first_interactive = time.perf_counter() - t0
+        print(f"\nfirst page interactive after {first_interactive:.2f} s (server up in {server.ready_seconds:.2f} s)")
+        assert "Yann LeCun" in page.locator('[data-testid="stMain"]').inner_text()
+        shot(page, "01_home")
+
+        # -- configure a small network and train one epoch on a few thousand digits
+        nav(page, "Train")
+        page.get_by_role("button", name="Start").wait_for(timeout=LONG)
+        configure_sidebar(page, neurons=[32], samples="5,000", epochs=1)
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        sidebar.get_by_text("784-32-10").wait_for(timeout=LONG)
+        assert "25,450 parameters" in sidebar.inner_text()
+        page.get_by_role("button", name="Start").click()
+        done = wait_progress(page, r"Finished")
+        assert "Epoch 1/1" in done and "samples/s" in done
+        page.get_by_text("Results on the test set").wait_for(timeout=LONG)
+        settle(page, 500)
+        assert metric_value(page, "Epochs trained") == "1"
+        acc = metric_value(page, "Test accuracy")
+        assert float(acc.rstrip("%")) > 50, acc
+        assert page.locator('[data-testid="stPlotlyChart"]').count() >= 2  # curves + confusion matrix
+        page.get_by_text("Model summary").first.wait_for()
+        page.get_by_role("button", name="Download model (.json)").wait_for(timeout=LONG)
+        assert_no_exception(page)
+        shot(page, "02_train_finished")
+        page.set_viewport_size({"width": 1440, "height": 2000})
+        shot(page, "03_train_results")
+        page.set_viewport_size(VIEWPORT)
+
+        # -- a longer run: watch it, pause, resume exactly, stop
+        configure_sidebar(page, samples="60,000", epochs=30)
+        page.get_by_role("button", name="Start").click()
+        live = wait_progress(page, r"Training · Epoch \d+/30 · batch \d+/\d+ · [\d,]+ samples/s · ETA \d")
+        assert "elapsed" in live
+        shot(page, "04_training_live")
+        page.get_by_role("button", name="Pause").click()
+        paused = wait_progress(page, r"Paused")
+        page.get_by_role("button", name="Resume").wait_for(timeout=LONG)
+        page.wait_for_timeout(1500)
+        assert wait_progress(page, r"Paused") == paused, "the batch counter moved while paused"
+        shot(page, "05_paused")
+        batch_at_pause = re.search(r"Epoch (\d+)/30 · batch (\d+)", paused).groups()
+        page.get_by_role("button", name="Resume").click()
+        resumed = wait_progress(page, r"Training · Epoch")
+        page.wait_for_timeout(1500)
+        now = wait_progress(page, r"Training · Epoch")
+        assert now != paused and batch_at_pause  # it moves again
+        page.get_by_role("button", name="Stop").click()
+        stopped = wait_progress(page, r"Stopped")
+        page.get_by_text("everything learned so far is kept").first.wait_for(timeout=LONG)
+        assert_no_exception(page)
+        del resumed, stopped
+
+        # -- draw a digit; the session's model reads it
+        nav(page, "Draw")
+        box = canvas_box(page, timeout=LONG)
+        page.get_by_text("Draw a digit").first.wait_for(timeout=LONG)
+        assert metric_value(page, "Prediction") == "–"
+        t_up = time.perf_counter()
+        draw_strokes(page, SEVEN, box)
+        page.wait_for_function(
+            """() => { const m = [...document.querySelectorAll('[data-testid="stMetric"]')]
+                         .find(e => e.innerText.includes('Prediction'));
+                       const v = m && m.querySelector('[data-testid="stMetricValue"]');
+                       return v && /^[0-9]$/.test(v.innerText.trim()); }""",
+            timeout=LONG,
+        )
+        draw_to_prediction = time.perf_counter() - t_up
+        print(f"drawing -> prediction shown after {draw_to_prediction:.2f} s")
+        digit = metric_value(page, "Prediction")
+        main = page.locator('[data-testid="stMain"]').inner_text()
+        assert "confidence" in main and "Your model" in main
+        shot(page, "06_draw_seven")
+        # a second drawing replaces the first (Clear, then a "1")
+        page.get_by_role("button", name="Clear").click()
+        page.get_by_text("Draw a digit").first.wait_for(timeout=LONG)
+        box = canvas_box(page, timeout=LONG)
+        draw_strokes(page, ONE, box)
+        page.wait_for_function(
+            """() => { const m = [...document.querySelectorAll('[data-testid="stMetric"]')]
+                         .find(e => e.innerText.includes('Prediction'));
+                       const v = m && m.querySelector('[data-testid="stMetricValue"]');
+                       return v && /^[0-9]$/.test(v.innerText.trim()); }""",
+            timeout=LONG,
+        )
+        print(f"predictions: seven -> {digit}, one -> {metric_value(page, 'Prediction')}")
+        assert_no_exception(page)
+
+        # -- a broken model file gets a readable error; the model stays
+        nav(page, "Train")
+        page.get_by_text("Load a saved model").first.click()
+        page.locator(".st-key-model_upload input[type='file']").set_input_files(
+            files=[{"name": "broken_model.json", "mimeType": "application/json",
+                    "buffer": b'{"format": "nncore.model", "layers": [ {"type": "FF'}]
+        )
+        err = page.locator('[data-testid="stAlert"]').filter(has_text="could not be loaded").first
+        err.wait_for(timeout=LONG)
+        assert "broken_model.json" in err.inner_text() and "unchanged" in err.inner_text()
+        assert "trained" in page.locator('[data-testid="stMain"]').inner_text()
+        assert_no_exception(page)
+        shot(page, "07_broken_upload")
+    finally:
+        ctx.close()
+
+
+def test_two_sessions_train_separately(server, browser):
+    pages = []
+    contexts = [browser.new_context(viewport=VIEWPORT) for _ in range(2)]
+    try:
+        for ctx, (neurons, epochs) in zip(contexts, [([16], 2), ([48, 24], 1)]):
+            page = ctx.new_page()
+            page.goto(server.url + "/train")
+            page.get_by_role("button", name="Start").wait_for(timeout=LONG)
+            wait_app_idle(page)
+            configure_sidebar(page, neurons=neurons, samples="5,000", epochs=epochs)
+            pages.append(page)
+        for page in pages:  # both train at the same time
+            page.get_by_role("button", name="Start").click()
+        a = wait_progress(pages[0], r"Finished")
+        b = wait_progress(pages[1], r"Finished")
+        assert "Epoch 2/2" in a and "Epoch 1/1" in b
+        for page in pages:
+            page.get_by_text("Results on the test set").wait_for(timeout=LONG)
+            settle(page, 500)
+        main_a = pages[0].locator('[data-testid="stMain"]').inner_text()
+        main_b = pages[1].locator('[data-testid="stMain"]').inner_text()
+        assert "784-16-10, trained 2 epochs" in main_a
+        assert "784-48-24-10, trained 1 epoch" in main_b
+        assert metric_value(pages[0], "Epochs trained") == "2"
+        assert metric_value(pages[1], "Epochs trained") == "1"
+        shot(pages[0], "08_session_a")
+        shot(pages[1], "09_session_b")
+        # each session's Draw page uses its own model
+        nav(pages[1], "Draw")
+        pages[1].get_by_text("784-48-24-10").first.wait_for(timeout=LONG)
+        for page in pages:
+            assert_no_exception(page)
+    finally:
+        for ctx in contexts:
+            ctx.close()
+
+
+HEADLESS = r"""
+import json
+from nncore import runner as R
+cfg = R.NetworkConfig(hidden=(R.LayerSpec(256, "relu", 0.0), R.LayerSpec(128, "relu", 0.0)), seed=0)
+d = R.prepare_mnist(60000, 0.0, seed=0)
+m = R.build_model(cfg)
+m.train(d["x_train"], d["y_train"], epochs=1, batch_size=128, verbose=0)
+print(json.dumps(m.history["seconds"][-1]))
+"""
+
+
+@pytest.mark.slow
+def test_benchmark_epoch_in_browser_vs_headless(server, browser):
+    """784-256-128-10 on all 60,000 digits, batch 128: the Train page (polling its curves every
+    second) against a plain model.train in a fresh process. Interleaved rounds; best of each."""
+    from tests.browser_util import ROOT
+
+    heads, apps = [], []
+    for r in range(3):
+        out = subprocess.run([sys.executable, "-c", HEADLESS], cwd=ROOT, capture_output=True, text=True,
+                             check=True)
+        heads.append(float(out.stdout.strip().splitlines()[-1]))
+        ctx = browser.new_context(viewport=VIEWPORT)
+        page = ctx.new_page()
+        try:
+            page.goto(server.url + "/train")
+            page.get_by_role("button", name="Start").wait_for(timeout=LONG)
+            wait_app_idle(page)
+            configure_sidebar(page, neurons=[256, 128], samples="60,000", val_split=0.0, epochs=1, batch=128)
+            page.locator('[data-testid="stSidebar"]').get_by_text("784-256-128-10").wait_for(timeout=LONG)
+            page.get_by_role("button", name="Start").click()
+            text = wait_progress(page, r"last epoch [0-9.]+ s", timeout=600_000)
+            apps.append(float(re.search(r"last epoch ([0-9.]+) s", text).group(1)))
+            if r == 0:
+                shot(page, "10_benchmark_epoch")
+        finally:
+            ctx.close()
+    ratio = min(apps) / min(heads)
+    print(f"\nheadless epochs {['%.2f' % h for h in heads]} s, in-app epochs {['%.2f' % a for a in apps]} s; "
+          f"best in-app / best headless = {ratio:.3f}; medians {statistics.median(apps):.2f} / "
+          f"{statistics.median(heads):.2f} s")
+    assert ratio <= 1.15, f"an epoch in the app took {ratio:.2f}x the headless epoch"
