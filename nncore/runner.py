@@ -584,11 +584,10 @@ class TrainingRun:
                 if self._stop_requested:
                     outcome = STOPPED
                     message = (
-                        f"Stopped by you after {self._epochs_done} epoch(s) and "
-                        f"{self._batch} batch(es) of the next; everything learned so far is kept."
+                        f"Stopped by you during epoch {self._epochs_done + 1}, after {self._batch} of "
+                        f"{self.batches_per_epoch} batches; everything learned so far is kept."
                         if self._batch
-                        else f"Stopped by you after {self._epochs_done} epoch(s); "
-                        "everything learned so far is kept."
+                        else f"Stopped by you after epoch {self._epochs_done}; everything learned so far is kept."
                     )
                 else:
                     message = f"Finished {self._run_epochs_done} epoch(s)."

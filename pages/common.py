@@ -90,7 +90,7 @@ class Studio:
     run_key: tuple | None = None  # data settings the runner was made with
     eval: dict | None = None  # cached test-set evaluation
     eval_key: tuple | None = None
-    notices: list[tuple[str, str]] = field(default_factory=list)  # (level, text) shown once
+    notices: list[tuple] = field(default_factory=list)  # (level, text, where) shown once
     confirm_discard: str | None = None  # "build" / "reset" awaiting confirmation
     upload_done: str | None = None  # file_id of the last processed upload
     pretrained: Any = None
@@ -120,8 +120,9 @@ class Studio:
         bh = getattr(self.model, "batch_history", {}) or {}
         return self.epochs_trained > 0 or len(bh.get("step", [])) > 0
 
-    def notify(self, level: str, text: str) -> None:
-        self.notices.append((level, text))
+    def notify(self, level: str, text: str, where: str = "page") -> None:
+        """Leave a message for the next render; ``where`` is "page", "sidebar" or "upload"."""
+        self.notices.append((level, text, where))
 
     def set_model(self, model: Any, cfg: R.NetworkConfig | None, source: str) -> None:
         record_finished_run(self)  # keep the outgoing model's last run in the Runs table
@@ -284,16 +285,16 @@ def build_from_sidebar(cfg: R.NetworkConfig) -> bool:
     """Replace the session's model with a fresh one built from ``cfg``. Returns success."""
     s = studio()
     if s.training_active:
-        s.notify("warning", "Stop training before building a new model.")
+        s.notify("warning", "Stop training before building a new model.", "sidebar")
         return False
     problems = R.validate_network(cfg)
     if problems:
-        s.notify("error", "The model was not built: " + " ".join(problems.values()))
+        s.notify("error", "The model was not built: " + " ".join(problems.values()), "sidebar")
         return False
     try:
         model = R.build_model(cfg)
     except Exception as exc:  # engine refusal, e.g. an unsupported combination
-        s.notify("error", f"The model could not be built: {exc}")
+        s.notify("error", f"The model could not be built: {exc}", "sidebar")
         return False
     s.set_model(model, cfg, f"built from the sidebar ({cfg.shape_text()})")
     return True
@@ -310,7 +311,7 @@ def ensure_model(cfg: R.NetworkConfig, net_problems: dict) -> None:
             s.set_model(R.build_model(cfg), cfg, f"built from the sidebar ({cfg.shape_text()})")
         except Exception as exc:
             s.model = None
-            s.notify("error", f"The model could not be built: {exc}")
+            s.notify("error", f"The model could not be built: {exc}", "sidebar")
 
 
 @st.cache_data(show_spinner="Loading MNIST…", max_entries=1)
@@ -381,7 +382,7 @@ def _cancel_confirm() -> None:
 def _do_build() -> None:
     cfg, _ = read_config()
     if build_from_sidebar(cfg):
-        studio().notify("success", f"Built a new model {cfg.shape_text()} with fresh weights.")
+        studio().notify("success", f"Built a new model {cfg.shape_text()} with fresh weights.", "sidebar")
 
 
 def _status_badge(s: Studio) -> None:
@@ -569,6 +570,7 @@ def render_sidebar() -> SidebarResult:
             st.error(train_problems["batch_size"], icon=":material/error:")
         ensure_model(cfg, net_problems)
         _sidebar_summary(s, cfg, net_problems, locked)
+        show_notices("sidebar")
     return SidebarResult(cfg, settings, net_problems, train_problems)
 
 
@@ -662,11 +664,21 @@ def _misrouted() -> bool:
     return False
 
 
-def show_notices() -> None:
+def show_notices(where: str = "page") -> None:
+    """Show (once) the messages left by callbacks for this place: "page", "sidebar" or "upload"."""
     s = studio()
-    while s.notices:
-        level, text = s.notices.pop(0)
+    keep = []
+    for notice in s.notices:
+        level, text, place = notice if len(notice) == 3 else (*notice, "page")
+        if place != where:
+            keep.append(notice)
+            continue
         {"error": st.error, "warning": st.warning, "success": st.success}.get(level, st.info)(text)
+    s.notices[:] = keep
+
+
+def has_notices(where: str) -> bool:
+    return any((n[2] if len(n) == 3 else "page") == where for n in studio().notices)
 
 
 # ----------------------------------------------------------------------------------------------

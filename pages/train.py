@@ -122,27 +122,27 @@ def _on_upload() -> None:
     if f is None:
         return
     if s.training_active:
-        s.notify("warning", "Stop training before loading a model file; your current model is unchanged.")
+        s.notify("warning", "Stop training before loading a model file; your current model is unchanged.", "upload")
         return
     from nncore import load_model
 
     try:
         model = load_model(f.getvalue())
     except Exception as exc:  # ModelFileError and anything unexpected
-        s.notify("error", f"“{f.name}” could not be loaded: {exc} Your current model is unchanged.")
+        s.notify("error", f"“{f.name}” could not be loaded: {exc} Your current model is unchanged.", "upload")
         return
     n_in = getattr(model, "input_size", None)
     n_out = getattr(model, "output_size", None)
     if n_in != 784 or n_out != 10:
         s.notify("error", f"“{f.name}” is a valid model but takes {n_in} inputs and gives {n_out} outputs; "
-                          "MNIST needs 784 inputs (28×28 pixels) and 10 outputs. Your current model is unchanged.")
+                          "MNIST needs 784 inputs (28×28 pixels) and 10 outputs. Your current model is unchanged.", "upload")
         return
     cfg = R.config_from_model(model)
     s.set_model(model, None, f"loaded from {f.name}")
     if cfg is not None:
         C.apply_config_to_widgets(cfg)
         s.model_cfg = cfg if model.epoch == 0 and not model.batch_history.get("step") else None
-    s.notify("success", f"Loaded “{f.name}” ({C.describe_model(s)}).")
+    s.notify("success", f"Loaded “{f.name}” ({C.describe_model(s)}).", "upload")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -251,7 +251,8 @@ def live_panel(s: C.Studio, sb: C.SidebarResult) -> None:
                     f"{sb.settings.n_samples - sb.settings.n_train:,}")
         if p.active:
             cfg = s.model_cfg or R.config_from_model(s.model)
-            what = f"{cfg.shape_text() if cfg else 'model'}, training now"
+            doing = "paused" if p.state == R.PAUSED else "training now"
+            what = f"{cfg.shape_text() if cfg else 'model'}, {doing}"
         else:
             what = C.describe_model(s)
         st.caption(f"Model: **{what}** · {s.source or 'not built'} · {data}")
@@ -422,13 +423,14 @@ def results(s: C.Studio) -> None:
 
 def upload_section(s: C.Studio) -> None:
     with st.expander("Load a saved model", icon=":material/upload_file:",
-                     expanded=False):
+                     expanded=C.has_notices("upload")):
         st.file_uploader(
             "Model file (.json)", type=["json"], key="model_upload", on_change=_on_upload,
             disabled=s.training_active,
             help="A model saved with the Download button or nncore's save_model(). "
             "It replaces the current model; an invalid file leaves everything as it is.",
         )
+        C.show_notices("upload")
 
 
 def main() -> None:
