@@ -185,6 +185,7 @@ class TrainingRun:
         batch_size: int = 128,
         shuffle: bool = True,
         smoothing: float = 0.05,
+        abandon_after: float | None = None,
     ) -> None:
         if len(x) != len(y):
             raise ValueError(f"x has {len(x)} samples but y has {len(y)}.")
@@ -200,6 +201,10 @@ class TrainingRun:
         self.n_train = int(len(x))
         self.batches_per_epoch = int(math.ceil(self.n_train / self.batch_size))
         self._alpha = float(smoothing)
+        #: stop a run nobody has looked at (touch()) for this many seconds (a closed browser tab)
+        self.abandon_after = abandon_after
+        self._last_touch = time.monotonic()
+        self._abandoned = False
 
         self._lock = threading.RLock()
         self._resume = threading.Event()
@@ -303,6 +308,8 @@ class TrainingRun:
             self._busy = True
             self._pause_requested = False
             self._stop_requested = False
+            self._abandoned = False
+            self._last_touch = time.monotonic()
             self._resume.set()
             self._run_epochs = epochs
             self._run_epochs_done = 0
@@ -358,6 +365,10 @@ class TrainingRun:
             self._state = STOPPING
             self._resume.set()
             return True
+
+    def touch(self) -> None:
+        """Someone is watching (a page polled this run): keeps an ``abandon_after`` run alive."""
+        self._last_touch = time.monotonic()
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the worker thread; True when it is no longer running."""
@@ -538,6 +549,15 @@ class TrainingRun:
             self._last_loss = _finite_or_none(logs.get("loss"))
             self._last_acc = _finite_or_none(logs.get("accuracy"))
             self._serve_snapshot_locked()
+            if (
+                self.abandon_after is not None
+                and not self._stop_requested
+                and time.monotonic() - self._last_touch > self.abandon_after
+            ):
+                self._abandoned = True
+                self._stop_requested = True
+                self._pause_requested = False
+                self.model.stop_training = True
             must_wait = self._pause_requested and not self._stop_requested
             if must_wait:
                 self._busy = False
@@ -581,7 +601,13 @@ class TrainingRun:
                 kwargs.update(val_split=0.0)
             model.train(self.x, self.y, **kwargs)
             with self._lock:
-                if self._stop_requested:
+                if self._abandoned:
+                    outcome = STOPPED
+                    message = (
+                        f"Stopped after {self.abandon_after / 60:.0f} minutes without anyone watching "
+                        "(the browser tab was closed?); everything learned so far is kept."
+                    )
+                elif self._stop_requested:
                     outcome = STOPPED
                     message = (
                         f"Stopped by you during epoch {self._epochs_done + 1}, after {self._batch} of "

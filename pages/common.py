@@ -385,16 +385,36 @@ def _do_build() -> None:
         studio().notify("success", f"Built a new model {cfg.shape_text()} with fresh weights.", "sidebar")
 
 
+BADGE_SECONDS = 5.0
+
+
 def _status_badge(s: Studio) -> None:
+    """A small live training status on every page; it also tells the runner someone is watching."""
     if s.run is None:
         return
-    p = s.run.progress()
-    if p.state == R.RUNNING:
-        st.caption(f":green[●] Training: epoch {p.run_epochs_done + 1}/{p.run_epochs}, {p.fraction:.0%} done")
-    elif p.state == R.PAUSED:
-        st.caption(f":orange[●] Paused at epoch {p.run_epochs_done + 1}/{p.run_epochs}")
-    elif p.state == R.STOPPING:
-        st.caption(":orange[●] Stopping after the current batch…")
+    if s.run.state == R.RUNNING:
+        run_every = BADGE_SECONDS
+    else:
+        run_every = None
+
+    @st.fragment(run_every=run_every)
+    def _badge() -> None:
+        run = s.run
+        if run is None:
+            return
+        run.touch()
+        p = run.progress()
+        if p.state == R.RUNNING:
+            st.caption(f":green[●] Training: epoch {p.run_epochs_done + 1} of {p.run_epochs}, "
+                       f"{p.fraction:.0%} of this run done")
+        elif p.state == R.PAUSED:
+            st.caption(f":orange[●] Training paused in epoch {p.run_epochs_done + 1} of {p.run_epochs}")
+        elif p.state == R.STOPPING:
+            st.caption(":orange[●] Stopping after the current batch…")
+        elif run_every is not None:
+            st.caption(f":gray[●] Training ended: {p.state}. See the Train page.")
+
+    _badge()
 
 
 def render_sidebar() -> SidebarResult:

@@ -38,6 +38,7 @@ def current_model(s: C.Studio, key: str):
     if key == "pretrained":
         return C.load_pretrained()[0]
     if s.training_active and s.run is not None:
+        s.run.touch()
         return s.run.snapshot_model(timeout=3.0)
     return s.model
 

@@ -14,6 +14,7 @@ from pages import common as C
 log = logging.getLogger("nnstudio.train")
 
 POLL_SECONDS = 1.0
+ABANDON_SECONDS = 600.0  # a run nobody has polled for 10 minutes (tab closed) stops itself
 MAX_CURVE_POINTS = 400
 MAX_LIVE_POINTS = 150
 TRAIN_COLOR = "#4f46e5"
@@ -37,6 +38,7 @@ def _prepare_run(s: C.Studio, settings: R.TrainSettings, seed: int) -> bool:
             val_x=data["x_val"] if len(data["x_val"]) else None,
             val_y=data["y_val"] if len(data["y_val"]) else None,
             batch_size=settings.batch_size,
+            abandon_after=ABANDON_SECONDS,
         )
         s.run_key = key
         return True
@@ -242,6 +244,8 @@ def live_panel(s: C.Studio, sb: C.SidebarResult) -> None:
     @st.fragment(run_every=run_every)
     def _panel() -> None:
         run = s.run
+        if run is not None:
+            run.touch()
         p = run.progress() if run is not None else R.Progress(epochs_done=s.epochs_trained)
         if p.active and run is not None:
             n_val = len(run.val_x) if run.val_x is not None else 0

@@ -31,7 +31,7 @@ class StreamlitServer:
     def __init__(self, port: int | None = None, log_path: Path | None = None, env: dict | None = None):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path or (ARTIFACTS / f"streamlit-{self.port}.log")
+        self.log_path = log_path or (ARTIFACTS / "logs" / f"streamlit-{self.port}.log")
         self.proc: subprocess.Popen | None = None
         self.env = env
         self.ready_seconds: float | None = None

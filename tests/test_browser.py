@@ -156,7 +156,7 @@ def test_train_pause_draw_and_upload(server, browser):
         assert now != paused and batch_at_pause  # it moves again
         page.get_by_role("button", name="Stop").click()
         stopped = wait_progress(page, r"Stopped")
-        page.get_by_text("everything learned so far is kept").first.wait_for(timeout=LONG)
+        page.get_by_text(re.compile("everything learned so far is kept", re.I)).first.wait_for(timeout=LONG)
         assert_no_exception(page)
         del resumed, stopped
 

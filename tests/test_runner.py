@@ -449,3 +449,18 @@ def test_config_round_trip_through_model():
     assert R.config_from_model(model) == cfg
     assert R.config_from_model(R.build_model(R.NetworkConfig())) == R.NetworkConfig()
     assert R.config_from_model(object()) is None
+
+
+def test_abandoned_run_stops_itself():
+    m = FakeModel(batch_sleep=0.005)
+    x, y = data(32 * 100)
+    run = R.TrainingRun(m, x, y, batch_size=32, abandon_after=0.2)
+    run.start(10)
+    for _ in range(10):  # someone is watching
+        time.sleep(0.05)
+        run.touch()
+    assert run.active
+    assert run.join(10)  # nobody touches it any more
+    p = run.progress()
+    assert p.state == R.STOPPED and "without anyone watching" in p.message
+    assert p.step < 1000
