@@ -14,6 +14,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from nncore import inspect as I
+from nncore import runner as R
 from pages import common as C
 
 log = logging.getLogger("nnstudio.inspect")
@@ -38,17 +39,29 @@ NO_STATS = "Train at least one epoch to see how weights and gradients evolve."
 # Which model
 # ----------------------------------------------------------------------------------------------
 def model_choices(s: C.Studio) -> dict[str, str]:
+    """Available models: key -> a short, stable label (details go in the caption below the choice, so
+    the radio keeps its identity when the model's description changes during training)."""
     choices: dict[str, str] = {}
-    if s.model is not None and (s.has_learned or s.training_active):
-        live = " — training now, live weights" if s.training_active else ""
-        choices["session"] = f"Your model ({C.describe_model(s)}){live}"
+    if s.model is not None:
+        choices["session"] = "Your model"
     pre, _ = C.load_pretrained()
     if pre is not None:
-        ep = int(getattr(pre, "epoch", 0) or 0)
-        choices["pretrained"] = f"Pretrained model (shipped with NN Studio{f', {ep} epochs' if ep else ''})"
-    if s.model is not None and "session" not in choices:
-        choices["session"] = f"Your model ({C.describe_model(s)}) — untrained, random weights"
+        choices["pretrained"] = "Pretrained model (shipped with NN Studio)"
     return choices
+
+
+def model_caption(s: C.Studio, key: str) -> str:
+    if key == "pretrained":
+        pre, _ = C.load_pretrained()
+        ep = int(getattr(pre, "epoch", 0) or 0)
+        return f"Pretrained: {pre.total_parameters:,} parameters, trained {ep} epochs on all 60,000 MNIST digits."
+    if s.training_active:
+        cfg = s.model_cfg or R.config_from_model(s.model)
+        shape = cfg.shape_text() if cfg is not None else f"{s.model.total_parameters:,} parameters"
+        return f"Your model ({shape}): training now, the charts follow its live weights."
+    if not s.has_learned:
+        return f"Your model ({C.describe_model(s)}): untrained, its weights are still random."
+    return f"Your model ({C.describe_model(s)}), {s.source}."
 
 
 def current_model(s: C.Studio, key: str):
@@ -317,7 +330,7 @@ def norms_figure(model, df) -> go.Figure:
                             line=dict(color=color, width=2), marker=dict(size=7),
                             hovertemplate=f"{labels.get(layer, layer)}<br>epoch %{{x}}<br>typical size (rms) "
                             "%{y:.3g}<br>norm of the whole layer %{customdata:.3g}<extra></extra>", row=1, col=col)
-    fig.update_yaxes(type="log", row=1, col=2)
+    fig.update_yaxes(type="log", dtick="D2", exponentformat="e", row=1, col=2)
     fig.update_yaxes(rangemode="tozero", row=1, col=1)
     fig.update_xaxes(title_text="epoch")
     if df["epoch"].max() <= 12:
@@ -416,6 +429,7 @@ def main() -> None:
     key = st.radio("Model", keys, format_func=choices.get, key="inspect_model", horizontal=True,
                    help="Which network to look inside: the one you trained or loaded in this session, or "
                    "the pretrained model shipped with NN Studio.")
+    st.caption(model_caption(s, key))
     if key == "pretrained" and untrained_session:
         st.info("Your model is not trained yet, so this page shows the pretrained model shipped with "
                 "NN Studio. Train yours on the Train page to look inside it.", icon=":material/info:")

@@ -170,7 +170,8 @@ def test_while_training_the_page_uses_a_snapshot(data, trained):
     s.run.start(100)
     try:
         at = run(s)
-        assert "training now, live weights" in at.radio(key="inspect_model").options[0]
+        assert at.radio(key="inspect_model").value == "session"
+        assert "training now, the charts follow its live weights" in texts(at)
         assert "The network is training" in texts(at)
         assert len(charts(at)) == 6
     finally:
