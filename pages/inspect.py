@@ -335,8 +335,8 @@ def norms_figure(model, df) -> go.Figure:
     fig.update_xaxes(title_text="epoch")
     if df["epoch"].max() <= 12:
         fig.update_xaxes(dtick=1, range=[0.5, df["epoch"].max() + 0.5])
-    fig.update_layout(height=340, margin=dict(l=10, r=10, t=40, b=10), template="plotly_white",
-                      legend=dict(orientation="h", yanchor="top", y=-0.22, x=0), uirevision="norms")
+    fig.update_layout(height=380, margin=dict(l=10, r=10, t=40, b=10), template="plotly_white",
+                      legend=dict(orientation="h", yanchor="top", y=-0.3, x=0), uirevision="norms")
     fig.update_annotations(font_size=14)
     return fig
 
