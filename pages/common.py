@@ -608,7 +608,8 @@ def _sidebar_summary(s: Studio, cfg: R.NetworkConfig, net_problems: dict, locked
         f"**{cfg.shape_text()}** · {total:,} parameters",
         help="Layer sizes from input to output, and the number of trainable weights and biases.",
     )
-    st.dataframe(df, hide_index=True, width="stretch", height=min(38 + 35 * len(df), 260))
+    compact = df[[c for c in ("Layer", "Neurons", "Activation", "Parameters") if c in df.columns]]
+    st.table(compact, hide_index=True, border="horizontal")
 
     differs = s.model is not None and s.model_cfg != cfg
     if s.model is None or differs:

@@ -138,7 +138,7 @@ def test_add_and_remove_hidden_layers():
 def test_dropout_adds_a_row_to_the_summary():
     at = page("pages/train.py")
     at.selectbox(key="cfg_L0_drop").set_value(0.2).run()
-    df = at.sidebar.dataframe[0].value
+    df = at.sidebar.table[0].value
     assert any("Dropout" in str(v) for v in df["Layer"])
 
 
