@@ -834,9 +834,17 @@ def build_model(cfg: NetworkConfig) -> Any:
 
 
 def prepare_mnist(
-    n_samples: int, val_fraction: float, seed: int = 0, loader: Callable[[], Any] | None = None
+    n_samples: int,
+    val_fraction: float,
+    seed: int = 0,
+    loader: Callable[[], Any] | None = None,
+    scaled: bool = True,
 ) -> dict[str, np.ndarray]:
-    """A stratified MNIST subset, split and scaled: x_train, y_train, x_val, y_val (int labels)."""
+    """A stratified MNIST subset, split: x_train, y_train, x_val, y_val (int labels).
+
+    ``scaled=True`` returns float32 (n, 784) inputs in [0, 1] (:func:`nncore.datasets.scale`);
+    ``scaled=False`` keeps the uint8 images (4x smaller, e.g. for caching; see :func:`scale_data`).
+    """
     from nncore import datasets
 
     (x, y), _ = (loader or datasets.load_mnist)()
@@ -848,12 +856,19 @@ def prepare_mnist(
     else:
         x_tr, y_tr = x, y
         x_val, y_val = x[:0], y[:0]
-    return {
-        "x_train": datasets.scale(x_tr),
-        "y_train": np.asarray(y_tr),
-        "x_val": datasets.scale(x_val) if len(x_val) else np.zeros((0, 784), np.float32),
-        "y_val": np.asarray(y_val),
-    }
+    out = {"x_train": x_tr, "y_train": np.asarray(y_tr), "x_val": x_val, "y_val": np.asarray(y_val)}
+    return scale_data(out) if scaled else out
+
+
+def scale_data(data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """uint8 images of a :func:`prepare_mnist` result → float32 (n, 784) model inputs."""
+    from nncore import datasets
+
+    out = dict(data)
+    for key in ("x_train", "x_val"):
+        x = data[key]
+        out[key] = datasets.scale(x) if len(x) else np.zeros((0, 784), np.float32)
+    return out
 
 
 def config_from_model(model: Any) -> NetworkConfig | None:

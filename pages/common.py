@@ -324,16 +324,19 @@ def _mnist_raw():
 @st.cache_data(show_spinner="Loading MNIST test digits…", max_entries=1)
 def mnist_test():
     """uint8 test images (10000, 28, 28) and labels."""
-    from nncore.datasets import load_mnist
-
-    _, (x, y) = load_mnist()
+    _, (x, y) = _mnist_raw()
     return x, y
 
 
-@st.cache_data(show_spinner="Preparing the training set…", max_entries=3)
+@st.cache_data(show_spinner="Preparing the training set…", max_entries=2)
+def _training_images(n_samples: int, val_fraction: float, seed: int) -> dict:
+    """Stratified and split uint8 images (cached small; a copy per caller)."""
+    return R.prepare_mnist(n_samples, val_fraction, seed, loader=_mnist_raw, scaled=False)
+
+
 def training_data(n_samples: int, val_fraction: float, seed: int) -> dict:
-    """Stratified, split and scaled training data (a copy per caller)."""
-    return R.prepare_mnist(n_samples, val_fraction, seed, loader=_mnist_raw)
+    """Stratified, split and scaled training data for this session."""
+    return R.scale_data(_training_images(n_samples, val_fraction, seed))
 
 
 def load_pretrained() -> tuple[Any, str | None]:
