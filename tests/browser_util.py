@@ -101,7 +101,7 @@ def launch(playwright):
 
 
 # ------------------------------------------------------------------ page helpers
-def wait_app_idle(page, timeout: float = 30_000) -> None:
+def wait_app_idle(page, timeout: float = 120_000) -> None:
     """Wait until Streamlit has finished the current script run (the status widget disappears)."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
     page.wait_for_function(
@@ -109,7 +109,7 @@ def wait_app_idle(page, timeout: float = 30_000) -> None:
     )
 
 
-def canvas_box(page, timeout: float = 30_000):
+def canvas_box(page, timeout: float = 120_000):
     """Bounding box of the drawable canvas (its upper canvas lives in an open shadow root)."""
     loc = page.locator("canvas.upper-canvas").first
     loc.wait_for(state="visible", timeout=timeout)
@@ -135,7 +135,7 @@ ZERO = [[(0.5, 0.15), (0.3, 0.3), (0.28, 0.6), (0.5, 0.85), (0.7, 0.6), (0.7, 0.
 
 # ------------------------------------------------------------------ sidebar driving
 # Keyed Streamlit elements carry the CSS class "st-key-<key>".
-def set_number(page, key: str, value, timeout: float = 30_000) -> None:
+def set_number(page, key: str, value, timeout: float = 120_000) -> None:
     box = page.locator(f".st-key-{key} input").first
     box.wait_for(timeout=timeout)
     box.fill(str(value))
@@ -148,7 +148,7 @@ def set_number(page, key: str, value, timeout: float = 30_000) -> None:
     settle(page)
 
 
-def set_slider(page, key: str, text: str, timeout: float = 30_000, max_steps: int = 40) -> None:
+def set_slider(page, key: str, text: str, timeout: float = 120_000, max_steps: int = 40) -> None:
     """Move a (select_)slider with the keyboard until its thumb shows ``text``."""
     thumb = page.locator(f".st-key-{key} input[type='range']").first
     thumb.wait_for(state="attached", timeout=timeout)
@@ -175,7 +175,7 @@ def set_slider(page, key: str, text: str, timeout: float = 30_000, max_steps: in
     settle(page)
 
 
-def set_select(page, key: str, option: str, timeout: float = 30_000) -> None:
+def set_select(page, key: str, option: str, timeout: float = 120_000) -> None:
     box = page.locator(f".st-key-{key} input[role='combobox']").first
     box.wait_for(timeout=timeout)
     if box.input_value() == option:
@@ -190,7 +190,7 @@ def set_select(page, key: str, option: str, timeout: float = 30_000) -> None:
     settle(page)
 
 
-def click_key(page, key: str, timeout: float = 30_000) -> None:
+def click_key(page, key: str, timeout: float = 120_000) -> None:
     page.locator(f".st-key-{key} button").first.click(timeout=timeout)
     settle(page)
 
@@ -199,8 +199,8 @@ def settle(page, ms: int = 250) -> None:
     """Let the rerun triggered by the last input start and finish."""
     page.wait_for_timeout(ms)
     try:
-        wait_app_idle(page, timeout=30_000)
-    except Exception:
+        wait_app_idle(page, timeout=60_000)
+    except Exception:  # a polling fragment may keep the status widget busy; callers wait for text
         pass
 
 

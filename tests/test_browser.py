@@ -99,6 +99,7 @@ def assert_no_exception(page) -> None:
 
 def test_train_pause_draw_and_upload(server, browser):
     ctx = browser.new_context(viewport=VIEWPORT)
+    ctx.set_default_timeout(LONG)
     page = ctx.new_page()
     try:
         # -- first page interactive
@@ -215,6 +216,8 @@ def test_train_pause_draw_and_upload(server, browser):
 def test_two_sessions_train_separately(server, browser):
     pages = []
     contexts = [browser.new_context(viewport=VIEWPORT) for _ in range(2)]
+    for ctx in contexts:
+        ctx.set_default_timeout(LONG)
     try:
         for ctx, (neurons, epochs) in zip(contexts, [([16], 2), ([48, 24], 1)]):
             page = ctx.new_page()
@@ -272,6 +275,7 @@ def test_benchmark_epoch_in_browser_vs_headless(server, browser):
                              check=True)
         heads.append(float(out.stdout.strip().splitlines()[-1]))
         ctx = browser.new_context(viewport=VIEWPORT)
+        ctx.set_default_timeout(LONG)
         page = ctx.new_page()
         try:
             page.goto(server.url + "/train")
