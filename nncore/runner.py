@@ -184,7 +184,7 @@ class TrainingRun:
         val_y: np.ndarray | None = None,
         batch_size: int = 128,
         shuffle: bool = True,
-        smoothing: float = 0.05,
+        smoothing: float | None = None,
         abandon_after: float | None = None,
     ) -> None:
         if len(x) != len(y):
@@ -200,7 +200,8 @@ class TrainingRun:
         self.shuffle = bool(shuffle)
         self.n_train = int(len(x))
         self.batches_per_epoch = int(math.ceil(self.n_train / self.batch_size))
-        self._alpha = float(smoothing)
+        # EMA weight of the smoothed curve: about an eighth of an epoch, between 0.05 and 0.3
+        self._alpha = float(smoothing) if smoothing else min(0.3, max(0.05, 8.0 / self.batches_per_epoch))
         #: stop a run nobody has looked at (touch()) for this many seconds (a closed browser tab)
         self.abandon_after = abandon_after
         self._last_touch = time.monotonic()
