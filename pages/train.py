@@ -16,7 +16,7 @@ log = logging.getLogger("nnstudio.train")
 POLL_SECONDS = 1.0
 ABANDON_SECONDS = 600.0  # a run nobody has polled for 10 minutes (tab closed) stops itself
 MAX_CURVE_POINTS = 400
-MAX_LIVE_POINTS = 150
+MAX_LIVE_POINTS = 120
 TRAIN_COLOR = "#4f46e5"
 VAL_COLOR = "#f97316"
 
@@ -183,7 +183,8 @@ def curve_figure(run: R.TrainingRun | None, model, live: bool = False):
     layout = dict(
         height=320,
         margin=dict(l=10, r=10, t=50, b=10),
-        showlegend=not empty,
+        showlegend=not empty and not live,  # the legend is explained in the caption while training
+        hovermode=False if live else "closest",
         legend=dict(orientation="h", yanchor="bottom", y=1.08, xanchor="right", x=1),
         xaxis=dict(domain=[0, 0.46], title=xtitle, rangemode="tozero", visible=not empty),
         xaxis2=dict(domain=[0.54, 1], title=xtitle, rangemode="tozero", visible=not empty, anchor="y2"),
@@ -290,7 +291,10 @@ def live_panel(s: C.Studio, sb: C.SidebarResult) -> None:
                   help="Accuracy on the held-out validation digits after the last full epoch.")
 
         st.plotly_chart(curve_figure(run, s.model, live=p.active), key="curves",
-                        config={"displaylogo": False})
+                        config={"displaylogo": False, "staticPlot": p.active})
+        if p.active:
+            st.caption(":blue[**━**] training loss/accuracy, smoothed · :orange[**━●**] validation after each "
+                       "epoch. Zoom and hover when the run ends or is paused.")
 
     _panel()
 
