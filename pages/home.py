@@ -21,7 +21,7 @@ with left:
     st.subheader("Quick start", anchor=False)
     st.markdown(
         f"""
-1. **Configure** the network in the sidebar, or keep the defaults: {sb.cfg.shape_text()} neurons,
+1. **Configure** the network in the sidebar, or keep the defaults: a {sb.cfg.shape_text()} network,
    {sb.cfg.optimizer} with learning rate {sb.cfg.lr:g}, {sb.settings.n_samples:,} training digits.
    Hover over the small question-mark icons for an explanation of each setting.
 2. **Train**: press **Start** and watch the loss fall and the accuracy rise. Pause, stop or add an
@@ -43,7 +43,8 @@ with right:
     st.markdown(
         """
 - A first run with the defaults takes a few seconds and reaches about 93 % accuracy.
-- Raise the learning rate to 1 with *sgd* to see a network **diverge**.
+- Try *sgd* with learning rate 1: the loss jumps instead of falling. With *leaky_relu* layers and
+  momentum 0.99 the network even **diverges**, and NN Studio keeps its last good weights.
 - A wider network or more training digits usually helps; watch the gap between the
   train and validation curves to spot **overfitting**.
 - Download a trained model as JSON and load it again later on the Train page.
