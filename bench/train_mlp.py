@@ -59,7 +59,7 @@ def bench_nncore(x, y, xt, yt, timed: int) -> dict:
             "stats_s": statistics.median(stat_times)}
 
 
-def bench_torch(x, y, xt, yt, timed: int) -> dict | None:
+def bench_torch(x, y, xt, yt, timed: int, style: str) -> dict | None:
     try:
         import torch
     except ImportError:
@@ -72,14 +72,22 @@ def bench_torch(x, y, xt, yt, timed: int) -> dict | None:
     lossf = torch.nn.CrossEntropyLoss()
     X, Y = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
     g = torch.Generator().manual_seed(0)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, Y), batch_size=BATCH, shuffle=True, generator=g)
+
+    def batches():
+        if style == "dataloader":  # the standard PyTorch loop
+            yield from loader
+            return
+        perm = torch.randperm(len(X), generator=g)  # hand-tuned: index the tensors directly
+        for i in range(0, len(X), BATCH):
+            idx = perm[i : i + BATCH]
+            yield X[idx], Y[idx]
 
     def epoch() -> float:
         t0 = time.perf_counter()
-        perm = torch.randperm(len(X), generator=g)
-        for i in range(0, len(X), BATCH):
-            idx = perm[i : i + BATCH]
+        for xb, yb in batches():
             opt.zero_grad()
-            loss = lossf(net(X[idx]), Y[idx])
+            loss = lossf(net(xb), yb)
             loss.backward()
             opt.step()
         return time.perf_counter() - t0
@@ -140,11 +148,13 @@ def main() -> None:
     print(f"per-epoch layer statistics: {1000 * r['stats_s']:.1f} ms = {100 * r['stats_s'] / r['epoch_s']:.2f} % of an epoch")
 
     if not args.no_torch:
-        t = bench_torch(x, y, xt, yt, args.epochs_timed)
-        if t is None:
-            print("\n== PyTorch: not importable (pip install torch==2.13.0 for the CPU build); skipped")
-        else:
-            print(f"\n== PyTorch {t['version']} CPU ({t['threads']} threads), default Adam")
+        for style, label in (("dataloader", "standard loop: TensorDataset + DataLoader(shuffle=True)"),
+                             ("indexed", "hand-tuned loop: randperm + direct tensor indexing")):
+            t = bench_torch(x, y, xt, yt, args.epochs_timed, style)
+            if t is None:
+                print("\n== PyTorch: not importable (pip install torch==2.13.0 for the CPU build); skipped")
+                break
+            print(f"\n== PyTorch {t['version']} CPU ({t['threads']} threads), default Adam, {label}")
             print(f"epoch time (median): {t['epoch_s']:.3f} s   [{', '.join(f'{v:.3f}' for v in t['times'])}]")
             print(f"test accuracy after 5 epochs: {100 * t['acc5']:.2f} %")
             ratio = r["epoch_s"] / t["epoch_s"]

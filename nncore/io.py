@@ -7,7 +7,7 @@ Format "nncore.model", version 1::
                 {"type": "Dropout", "config": {"rate": 0.2}}],
      "compile": {"optimizer": {"name": "adam", "config": {...}}, "loss": "cse", "lr": .., "mr": ..,
                  "metrics": ["accuracy"]} | null,
-     "optimizer_state": {"t": 3, "buffers": {"exp_avg": ARRAY, ...}} | null,
+     "optimizer_state": {"t": 3, "buffers": {"<state name>": ARRAY, ...}} | null,
      "epoch": 5, "history": {...}, "batch_history": {...}}
 
 ARRAY is {"dtype": "float32" | "float64", "shape": [..], "data": base64 of the little-endian bytes},

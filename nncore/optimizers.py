@@ -196,10 +196,15 @@ class Adagrad(Optimizer):
 
 
 class Adam(Optimizer):
-    """torch.optim.Adam: m, v moving averages; w -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)."""
+    """torch.optim.Adam: m, v moving averages; w -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps).
+
+    To save passes over memory the state is kept divided by (1 - beta): M = m/(1-b1) and
+    V = v/(1-b2), so M = b1*M + g and V = b2*V + g² need no scaling of g, and the constants fold
+    into the step: w -= [lr*(1-b1)/(bc1*k)] * M / (sqrt(V) + eps/k) with k = sqrt((1-b2)/bc2).
+    """
 
     name = "adam"
-    state_names = ("exp_avg", "exp_avg_sq")
+    state_names = ("exp_avg/(1-beta1)", "exp_avg_sq/(1-beta2)")
 
     def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
         super().__init__(lr)
@@ -207,25 +212,24 @@ class Adam(Optimizer):
         self.beta2 = _fraction("beta2", beta2)
         self.eps = _positive("eps", eps)
 
+    def moments(self) -> tuple[np.ndarray, np.ndarray]:
+        """torch's (exp_avg, exp_avg_sq), computed from the scaled state."""
+        M, V = (self.state[k] for k in self.state_names)
+        return M * (1 - self.beta1), V * (1 - self.beta2)
+
     def _update(self, p, g, tmp):
-        m, v = self.state["exp_avg"], self.state["exp_avg_sq"]
+        M, V = (self.state[k] for k in self.state_names)
         b1, b2 = self.beta1, self.beta2
-        # m = b1*m + (1-b1)*g  written as  b1*(m - g) + g: three passes, no scratch
-        m -= g
-        m *= b1
-        m += g
-        # v = b2*v + (1-b2)*g²
-        v *= b2
+        M *= b1
+        M += g
+        V *= b2
         np.multiply(g, g, out=tmp)
-        tmp *= 1 - b2
-        v += tmp
-        # torch: p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps). Multiplying numerator and denominator
-        # by sqrt(bc2) saves a pass: p -= (lr*sqrt(bc2)/bc1) * m / (sqrt(v) + eps*sqrt(bc2)).
-        sqrt_bc2 = math.sqrt(1 - b2**self.t)
-        np.sqrt(v, out=tmp)
-        tmp += self.eps * sqrt_bc2
-        np.divide(m, tmp, out=tmp)
-        tmp *= self.lr * sqrt_bc2 / (1 - b1**self.t)
+        V += tmp
+        k = math.sqrt((1 - b2) / (1 - b2**self.t))
+        np.sqrt(V, out=tmp)
+        tmp += self.eps / k
+        np.divide(M, tmp, out=tmp)
+        tmp *= self.lr * (1 - b1) / ((1 - b1**self.t) * k)
         p -= tmp
 
     def get_config(self):

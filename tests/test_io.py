@@ -98,7 +98,7 @@ def _corrupt(doc, path, value):
         (["layers", 1, "config", "rate"], 1.5, r"layers\[1\]: Dropout rate must be in"),
         (["compile", "optimizer", "name"], "nadam", "compile: Unknown optimizer 'nadam'"),
         (["compile", "loss"], "hinge", "compile: Unknown loss 'hinge'"),
-        (["optimizer_state", "buffers", "exp_avg", "shape"], [3], r"optimizer_state.buffers.exp_avg.shape: expected"),
+        (["optimizer_state", "buffers", "exp_avg/(1-beta1)", "shape"], [3], r"optimizer_state.buffers.exp_avg/\(1-beta1\).shape: expected"),
         (["epoch"], -2, "epoch: must be a non-negative integer"),
         (["history", "loss"], [1.0, "x"], "history.loss: expected finite numbers"),
     ],

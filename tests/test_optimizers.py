@@ -94,6 +94,15 @@ def test_hand_computed_first_steps():
     assert run(optimizers.get("adadelta", lr=1.0), 1)[2] == pytest.approx(expected)
 
 
+def test_adam_moments_match_torch_definitions():
+    opt = optimizers.Adam(lr=0.05)
+    run(opt, 3)
+    m, v = opt.moments()
+    g = np.array(GRADS[:3])
+    np.testing.assert_allclose(m, 0.1 * (0.81 * g[0] + 0.9 * g[1] + g[2]), rtol=1e-12)
+    np.testing.assert_allclose(v, 0.001 * (0.999**2 * g[0] ** 2 + 0.999 * g[1] ** 2 + g[2] ** 2), rtol=1e-12)
+
+
 def test_defaults_follow_torch():
     assert optimizers.get("momentum").momentum == 0.9 and optimizers.get("momentum").nesterov
     assert optimizers.get("sgd", lr=0.1, mr=0.3).momentum == 0.3
@@ -123,4 +132,4 @@ def test_model_uses_optimizer_object_and_updates_in_place():
     before = m.layers[0].weights
     m.train(np.eye(3, dtype=np.float32), np.array([0, 1, 0]), epochs=2, batch_size=3, verbose=0)
     assert m.layers[0].weights is before  # the view into the flat buffer survives
-    assert opt.t == 2 and opt.state["exp_avg"].dtype == np.float32
+    assert opt.t == 2 and all(v.dtype == np.float32 for v in opt.state.values())
