@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io as _io
 import json
 import math
 import os

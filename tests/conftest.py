@@ -25,3 +25,29 @@ def pytest_runtest_makereport(item, call):
         report.outcome = "failed"
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.longrepr = f"browser test skipped on CI (CI=true), which counts as a failure: {reason}"
+
+
+@pytest.fixture(scope="module")
+def server():
+    """`streamlit run app.py` on a free port for the browser tests of one module (skips without Chromium)."""
+    from tests.browser_util import StreamlitServer, browser_available
+
+    reason = browser_available()
+    if reason:
+        pytest.skip(reason)
+    srv = StreamlitServer().start(timeout=90)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    """Debian's headless Chromium driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser_util import launch
+
+    with sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()

@@ -14,12 +14,9 @@ from tests.browser_util import (
     ARTIFACTS,
     ONE,
     SEVEN,
-    StreamlitServer,
-    browser_available,
     canvas_box,
     configure_sidebar,
     draw_strokes,
-    launch,
     settle,
     wait_app_idle,
 )
@@ -28,26 +25,6 @@ pytestmark = pytest.mark.browser
 
 LONG = 180_000  # ms; generous for a loaded 2-core CI machine
 VIEWPORT = {"width": 1440, "height": 1000}
-
-
-@pytest.fixture(scope="module")
-def server():
-    reason = browser_available()
-    if reason:
-        pytest.skip(reason)
-    srv = StreamlitServer().start(timeout=90)
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 def shot(page, name: str, full: bool = False) -> None:

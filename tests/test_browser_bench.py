@@ -17,33 +17,13 @@ import sys
 
 import pytest
 
-from tests.browser_util import ROOT, StreamlitServer, browser_available, configure_sidebar, launch, wait_app_idle
+from tests.browser_util import ROOT, configure_sidebar, wait_app_idle
 from tests.test_browser import LONG, VIEWPORT, shot, wait_progress
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(os.environ.get("NNSTUDIO_BENCH") != "1", reason="benchmark: set NNSTUDIO_BENCH=1 to run"),
 ]
-
-
-@pytest.fixture(scope="module")
-def server():
-    reason = browser_available()
-    if reason:
-        pytest.skip(reason)
-    srv = StreamlitServer().start(timeout=90)
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 HEADLESS = r"""

@@ -10,30 +10,13 @@ from tests import browser_util as B
 
 pytestmark = pytest.mark.browser
 
-WHY = B.browser_available()
-
-
-@pytest.fixture(scope="module")
-def server():
-    if WHY:
-        pytest.skip(WHY)
-    srv = B.StreamlitServer().start()
-    yield srv
-    srv.stop()
-
-
 @pytest.fixture()
-def page(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = B.launch(p)
-        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-        pg = ctx.new_page()
-        pg.set_default_timeout(30_000)
-        yield pg
-        ctx.close()
-        browser.close()
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = ctx.new_page()
+    pg.set_default_timeout(30_000)
+    yield pg
+    ctx.close()
 
 
 def _nav(page, title: str) -> None:
