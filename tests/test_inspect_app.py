@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from nncore import runner as R
+from tests.app_util import texts
 from pages import common as C
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,13 +51,6 @@ def run(studio: C.Studio | None = None, **state) -> AppTest:
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     return at
-
-
-def texts(at: AppTest) -> str:
-    parts = []
-    for kind in ("markdown", "caption", "error", "warning", "info", "success"):
-        parts += [str(e.value) for e in getattr(at.main, kind)]
-    return "\n".join(parts)
 
 
 def charts(at: AppTest) -> list[dict]:

@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from nncore import runner as R
+from tests.app_util import texts
 from pages import common as C
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,13 +60,6 @@ def curve_traces(at: AppTest) -> list[str]:
     for c in at.get("plotly_chart"):
         names += [t.get("name") for t in json.loads(c.proto.spec)["data"]]
     return names
-
-
-def texts(at: AppTest) -> str:
-    parts = []
-    for kind in ("markdown", "caption", "error", "warning", "info", "success"):
-        parts += [str(e.value) for e in getattr(at.main, kind)]
-    return "\n".join(parts)
 
 
 def test_runs_are_listed_and_overlaid(studio):
