@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from . import activations
+from .registry import fraction
 
 
 def _size(value: Any, name: str) -> int:
@@ -205,13 +206,7 @@ class Dropout(Layer):
     by 1/(1-rate); identity at inference. Masks come from the model's generator."""
 
     def __init__(self, rate: float = 0.5):
-        try:
-            rate = float(rate)
-        except (TypeError, ValueError):
-            raise ValueError(f"Dropout rate must be a number in [0, 1); got {rate!r}.") from None
-        if not 0 <= rate < 1:
-            raise ValueError(f"Dropout rate must be in [0, 1); got {rate!r}.")
-        self.rate = rate
+        self.rate = fraction("Dropout rate", rate)
         self.rng: np.random.Generator | None = None
         self._mask: np.ndarray | None = None
 

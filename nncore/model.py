@@ -13,6 +13,7 @@ from . import losses as _losses
 from . import optimizers as _optimizers
 from .errors import DivergenceError, NotCompiledError, ShapeError
 from .layers import FFL, Dropout, Layer
+from .registry import fraction
 
 EPOCH_KEYS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")
 BATCH_KEYS = ("epoch", "batch", "step", "loss", "accuracy")
@@ -355,12 +356,7 @@ class NN:
         show_every = _int_param("show_every", show_every, minimum=1)
         x = self._check_x(x)
         y = self._check_y(y, len(x))
-        try:
-            val_split = float(val_split)
-        except (TypeError, ValueError):
-            raise ValueError(f"val_split must be a number in [0, 1); got {val_split!r}.") from None
-        if not 0 <= val_split < 1:
-            raise ValueError(f"val_split must be in [0, 1); got {val_split!r}.")
+        val_split = fraction("val_split", val_split)
         if val_x is not None or val_y is not None:
             if val_x is None or val_y is None:
                 raise ValueError("Pass both val_x and val_y, or neither.")
@@ -524,19 +520,18 @@ class NN:
         x = self._check_x(x).astype(self.dtype, copy=False)
         if not 0 <= int(class_index) < self.output_size:
             raise ValueError(f"class_index must be in 0..{self.output_size - 1}; got {class_index!r}.")
-        inputs, outputs = [], []
-        h = x
-        for layer in self.layers:
-            inputs.append(h)
-            h = layer.apply(h, logits=False) if not (logit and layer is self.layers[-1]) else layer.apply(h, logits=True)
+        last = len(self.layers) - 1
+        outputs, h = [], x
+        for i, layer in enumerate(self.layers):
+            h = layer.apply(h, logits=logit and i == last)
             outputs.append(h)
         grad = np.zeros_like(h)
         grad[:, int(class_index)] = 1
-        for i in range(len(self.layers) - 1, -1, -1):
+        for i in range(last, -1, -1):
             layer = self.layers[i]
             if isinstance(layer, Dropout):
                 continue
-            if not (logit and i == len(self.layers) - 1):
+            if not (logit and i == last):
                 grad = layer.activation.backward(grad, None, outputs[i])
             grad = grad @ layer.weights.T
         return grad

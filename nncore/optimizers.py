@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .registry import lookup
+from .registry import fraction, lookup, positive
 
 
 class Optimizer:
@@ -22,32 +22,30 @@ class Optimizer:
     name = "optimizer"
     #: names of the flat state buffers, each shaped like the parameters
     state_names: tuple[str, ...] = ()
+    #: scratch buffers a step needs, each shaped like the parameters
+    n_scratch = 1
 
     def __init__(self, lr: float = 0.01):
-        self.lr = _positive("lr", lr)
+        self.lr = positive("lr", lr)
         self.t = 0
         self.state: dict[str, np.ndarray] = {}
-        self._scratch: np.ndarray | None = None
+        self._scratch: list[np.ndarray] = []
 
     # -- state ------------------------------------------------------------------------------
-    def build(self, size: int, dtype: np.dtype) -> None:
-        """Allocate zeroed state buffers for `size` parameters (called on the first step)."""
-        self.state = {k: np.zeros(size, dtype=dtype) for k in self.state_names}
-        self._scratch = np.empty(size, dtype=dtype)
-        self.t = 0
-
     def _ensure(self, params: np.ndarray) -> None:
-        if self._scratch is None or self._scratch.shape != params.shape or self._scratch.dtype != params.dtype:
-            old_t, old = self.t, self.state
-            self.build(params.size, params.dtype)
-            if old and all(v.shape == params.shape for v in old.values()):  # loaded state
-                self.state = {k: v.astype(params.dtype) for k, v in old.items()}
-                self.t = old_t
+        """Zeroed state on the first step (or for other parameters); matching scratch buffers."""
+        if set(self.state) != set(self.state_names) or any(v.shape != params.shape for v in self.state.values()):
+            self.state = {k: np.zeros_like(params) for k in self.state_names}
+            self.t = 0
+        elif any(v.dtype != params.dtype for v in self.state.values()):
+            self.state = {k: v.astype(params.dtype) for k, v in self.state.items()}
+        if not self._scratch or self._scratch[0].shape != params.shape or self._scratch[0].dtype != params.dtype:
+            self._scratch = [np.empty_like(params) for _ in range(self.n_scratch)]
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
         self._ensure(params)
         self.t += 1
-        self._update(params, grads, self._scratch)
+        self._update(params, grads, *self._scratch)
 
     def _update(self, p: np.ndarray, g: np.ndarray, tmp: np.ndarray) -> None:
         raise NotImplementedError
@@ -62,33 +60,10 @@ class Optimizer:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.t = int(state["t"])
         self.state = {k: np.array(v) for k, v in state["buffers"].items()}
-        self._scratch = None
-        if self.state:
-            size = next(iter(self.state.values())).size
-            dtype = next(iter(self.state.values())).dtype
-            self._scratch = np.empty(size, dtype=dtype)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
-
-
-def _positive(name: str, value: float, allow_zero: bool = False) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number; got {value!r}.") from None
-    if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        bound = "≥ 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a finite number {bound}; got {value!r}.")
-    return v
-
-
-def _fraction(name: str, value: float) -> float:
-    v = _positive(name, value, allow_zero=True)
-    if v >= 1:
-        raise ValueError(f"{name} must be in [0, 1); got {value!r}.")
-    return v
 
 
 class Iterative(Optimizer):
@@ -109,7 +84,7 @@ class SGD(Optimizer):
 
     def __init__(self, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False):
         super().__init__(lr)
-        self.momentum = _fraction("momentum", momentum)
+        self.momentum = fraction("momentum", momentum)
         self.nesterov = bool(nesterov)
         if self.nesterov and self.momentum == 0:
             raise ValueError("Nesterov momentum needs momentum > 0.")
@@ -152,8 +127,8 @@ class RMSprop(Optimizer):
 
     def __init__(self, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8):
         super().__init__(lr)
-        self.alpha = _fraction("alpha", alpha)
-        self.eps = _positive("eps", eps)
+        self.alpha = fraction("alpha", alpha)
+        self.eps = positive("eps", eps)
 
     def _update(self, p, g, tmp):
         v = self.state["square_avg"]
@@ -179,7 +154,7 @@ class Adagrad(Optimizer):
 
     def __init__(self, lr: float = 0.01, eps: float = 1e-10):
         super().__init__(lr)
-        self.eps = _positive("eps", eps)
+        self.eps = positive("eps", eps)
 
     def _update(self, p, g, tmp):
         s = self.state["sum"]
@@ -208,9 +183,9 @@ class Adam(Optimizer):
 
     def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
         super().__init__(lr)
-        self.beta1 = _fraction("beta1", beta1)
-        self.beta2 = _fraction("beta2", beta2)
-        self.eps = _positive("eps", eps)
+        self.beta1 = fraction("beta1", beta1)
+        self.beta2 = fraction("beta2", beta2)
+        self.eps = positive("eps", eps)
 
     def moments(self) -> tuple[np.ndarray, np.ndarray]:
         """torch's (exp_avg, exp_avg_sq), computed from the scaled state."""
@@ -244,9 +219,9 @@ class Adamax(Optimizer):
 
     def __init__(self, lr: float = 0.002, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
         super().__init__(lr)
-        self.beta1 = _fraction("beta1", beta1)
-        self.beta2 = _fraction("beta2", beta2)
-        self.eps = _positive("eps", eps)
+        self.beta1 = fraction("beta1", beta1)
+        self.beta2 = fraction("beta2", beta2)
+        self.eps = positive("eps", eps)
 
     def _update(self, p, g, tmp):
         m, u = self.state["exp_avg"], self.state["exp_inf"]
@@ -270,21 +245,16 @@ class Adadelta(Optimizer):
 
     name = "adadelta"
     state_names = ("square_avg", "acc_delta")
+    n_scratch = 2
 
     def __init__(self, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6):
         super().__init__(lr)
-        self.rho = _fraction("rho", rho)
-        self.eps = _positive("eps", eps)
+        self.rho = fraction("rho", rho)
+        self.eps = positive("eps", eps)
 
-    def build(self, size, dtype):
-        super().build(size, dtype)
-        self._scratch2 = np.empty(size, dtype=dtype)
-
-    def _update(self, p, g, tmp):
+    def _update(self, p, g, tmp, tmp2):
         v, acc = self.state["square_avg"], self.state["acc_delta"]
-        if getattr(self, "_scratch2", None) is None or self._scratch2.shape != p.shape:
-            self._scratch2 = np.empty_like(p)
-        tmp2, r = self._scratch2, self.rho
+        r = self.rho
         v *= r
         np.multiply(g, g, out=tmp)
         tmp *= 1 - r

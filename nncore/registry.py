@@ -1,6 +1,8 @@
-"""Keras-style string registries: `get(name)` with an error that lists the valid names."""
+"""Keras-style string registries (`get(name)` with an error that lists the valid names) and the
+checks of numeric hyper-parameters shared by optimizers, layers and training."""
 from __future__ import annotations
 
+import math
 from typing import Mapping, TypeVar
 
 T = TypeVar("T")
@@ -13,3 +15,23 @@ def lookup(kind: str, name: object, table: Mapping[str, T]) -> T:
         return table[key.lower()]
     valid = ", ".join(repr(k) for k in table)
     raise ValueError(f"Unknown {kind} {name!r}. Valid {kind}s are: {valid}.")
+
+
+def positive(name: str, value: float, allow_zero: bool = False) -> float:
+    """`value` as a finite float > 0 (≥ 0 with allow_zero), else ValueError naming `name`."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number; got {value!r}.") from None
+    if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
+        bound = "≥ 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be a finite number {bound}; got {value!r}.")
+    return v
+
+
+def fraction(name: str, value: float) -> float:
+    """`value` as a float in [0, 1), else ValueError naming `name`."""
+    v = positive(name, value, allow_zero=True)
+    if v >= 1:
+        raise ValueError(f"{name} must be in [0, 1); got {value!r}.")
+    return v
