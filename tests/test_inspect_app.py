@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from nncore import runner as R
-from tests.app_util import texts
+from tests.app_util import run_page, texts
 from pages import common as C
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,14 +43,7 @@ def _studio(model_cfg) -> C.Studio:
 
 
 def run(studio: C.Studio | None = None, **state) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    if studio is not None:
-        at.session_state["studio"] = studio
-    for k, v in state.items():
-        at.session_state[k] = v
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
+    return run_page(PAGE, studio, **state)
 
 
 def charts(at: AppTest) -> list[dict]:

@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from nncore import runner as R
-from tests.app_util import texts
+from tests.app_util import run_page, texts
 from pages import common as C
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,14 +41,8 @@ def studio(data) -> C.Studio:
     return s
 
 
-def run(studio: C.Studio, **state) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.session_state["studio"] = studio
-    for k, v in state.items():
-        at.session_state[k] = v
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
+def run(studio: C.Studio | None = None, **state) -> AppTest:
+    return run_page(PAGE, studio, **state)
 
 
 def table(at: AppTest):
