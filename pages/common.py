@@ -740,9 +740,10 @@ def page_link(path: str, label: str, icon: str | None = None, help: str | None =
 
 
 # ----------------------------------------------------------------------------------------------
-# Cheap plotly figures for charts redrawn every second
+# A plotly chart that updates in place (the Train page's curves, redrawn every second)
 # ----------------------------------------------------------------------------------------------
 def _plain(v: Any) -> Any:
+    """JSON-ready copy of a figure spec: arrays become lists, NaN/inf become None (gaps)."""
     if isinstance(v, np.ndarray):
         return [None if (isinstance(x, float) and not np.isfinite(x)) else x for x in v.tolist()]
     if isinstance(v, dict):
@@ -754,23 +755,27 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def fast_figure(spec: dict):
-    """A plotly Figure for ``st.plotly_chart`` built from a plain ``{"data": [...], "layout": {...}}``.
+def _declare_plotly_live():
+    import plotly
+    import streamlit.components.v1 as components
 
-    ``go.Figure`` validates every property in Python (~30 ms per chart), which competes with the
-    training thread when the Train page redraws its curves every second. This figure hands the
-    (trusted, hand-written) spec straight to Streamlit's serialiser instead.
+    chart = components.declare_component("plotly_live", path=str(ROOT / "pages" / "plotly_live"))
+    # plotly.js as shipped inside the plotly Python package, served by Streamlit (works offline)
+    library = components.declare_component("plotly_js", path=str(Path(plotly.__file__).parent / "package_data"))
+    return chart, f"../{library.name}/plotly.min.js"
+
+
+_PLOTLY_LIVE, _PLOTLY_JS_URL = _declare_plotly_live()
+
+
+def live_plotly_chart(spec: dict, key: str, height: int, static: bool = False, label: str = "") -> None:
+    """Show ``{"data": [...], "layout": {...}}`` with plotly.js and update it in place on reruns.
+
+    ``st.plotly_chart`` gives each new figure a new element id, so the browser rebuilds the chart
+    from scratch on every update (about 0.2 s of CPU on the machines we measure). This component
+    (``pages/plotly_live/index.html``) keeps one chart and calls ``Plotly.react`` with each new
+    figure. ``static`` turns off hover and zoom (cheaper while the figure changes every second).
     """
-    import plotly.graph_objects as go
-
-    class _SpecFigure(go.Figure):
-        def __init__(self, plain: dict) -> None:  # noqa: D401 - deliberately skips validation
-            object.__setattr__(self, "_nn_spec", plain)
-
-        def to_dict(self) -> dict:
-            return object.__getattribute__(self, "_nn_spec")
-
-        def to_plotly_json(self) -> dict:
-            return self.to_dict()
-
-    return _SpecFigure(_plain(spec))
+    config = {"displaylogo": False, "staticPlot": bool(static), "responsive": True}
+    _PLOTLY_LIVE(figure=_plain(spec), config=config, height=int(height), label=label,
+                 plotly_src=_PLOTLY_JS_URL, key=key, default=None)

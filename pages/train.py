@@ -19,6 +19,17 @@ MAX_CURVE_POINTS = 400
 MAX_LIVE_POINTS = 120
 TRAIN_COLOR = "#4f46e5"
 VAL_COLOR = "#f97316"
+CURVES_HEIGHT = 320
+GRID_COLOR = "#e5e7eb"
+# The live panel is redrawn every second. Streamlit fades elements that are being recomputed and
+# slides the progress bar; in a browser without a GPU each of those animations repaints the page
+# every frame, on the same CPU cores that train the network. Updates here are instant instead.
+STILL_CSS = """<style>
+[data-testid="stElementContainer"][data-stale="true"] { opacity: 1 !important; }
+[data-testid="stElementContainer"], [data-testid="stProgress"] *, [data-testid="stMetric"] * {
+  transition: none !important; animation: none !important;
+}
+</style>"""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -150,10 +161,10 @@ def _on_upload() -> None:
 # ----------------------------------------------------------------------------------------------
 # Rendering
 # ----------------------------------------------------------------------------------------------
-def curve_figure(run: R.TrainingRun | None, model, live: bool = False):
-    """One figure, loss (left) and accuracy (right): per-batch points (faint, after training),
-    their smoothed curve, and validation per epoch. While training (``live``) it is kept lean,
-    because it is redrawn every second: fewer points, no raw per-batch trace."""
+def curve_figure(run: R.TrainingRun | None, model, live: bool = False) -> dict:
+    """One plotly figure spec, loss (left) and accuracy (right): per-batch points (faint, after
+    training), their smoothed curve, and validation per epoch. While training (``live``) it is kept
+    lean, because it is redrawn every second: fewer points, no raw per-batch trace."""
     n_points = MAX_LIVE_POINTS if live else MAX_CURVE_POINTS
     c = run.curves(n_points) if run is not None else R.curves_of(model, n_points)
     data: list[dict] = []
@@ -180,17 +191,22 @@ def curve_figure(run: R.TrainingRun | None, model, live: bool = False):
                              hovertemplate=f"after epoch %{{customdata}}<br>{key} %{{y:{fmt}}}"
                              "<extra>validation</extra>", **axes))
     xtitle = dict(text="epochs of training data seen")
+    axis_style = dict(gridcolor=GRID_COLOR, zeroline=False, showline=False, ticks="", automargin=True)
     layout = dict(
-        height=320,
+        height=CURVES_HEIGHT,
+        font=dict(family="sans-serif", size=13, color="#1f2937"),
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
         margin=dict(l=10, r=10, t=50, b=10),
         showlegend=not empty and not live,  # the legend is explained in the caption while training
         hovermode=False if live else "closest",
         legend=dict(orientation="h", yanchor="bottom", y=1.08, xanchor="right", x=1),
-        xaxis=dict(domain=[0, 0.46], title=xtitle, rangemode="tozero", visible=not empty),
-        xaxis2=dict(domain=[0.54, 1], title=xtitle, rangemode="tozero", visible=not empty, anchor="y2"),
-        yaxis=dict(title=dict(text="loss"), rangemode="tozero", visible=not empty),
+        xaxis=dict(domain=[0, 0.46], title=xtitle, rangemode="tozero", visible=not empty, **axis_style),
+        xaxis2=dict(domain=[0.54, 1], title=xtitle, rangemode="tozero", visible=not empty, anchor="y2",
+                    **axis_style),
+        yaxis=dict(title=dict(text="loss"), rangemode="tozero", visible=not empty, **axis_style),
         yaxis2=dict(title=dict(text="accuracy"), range=[0, 1.01], tickformat=".0%", anchor="x2",
-                    visible=not empty),
+                    visible=not empty, **axis_style),
         annotations=[
             dict(text="<b>Loss</b>", x=0, y=1.0, xref="paper", yref="paper", xanchor="left", yanchor="bottom",
                  showarrow=False, font=dict(size=15)),
@@ -203,7 +219,7 @@ def curve_figure(run: R.TrainingRun | None, model, live: bool = False):
         layout["annotations"].append(dict(text="Press Start to train; the loss and accuracy curves appear here.",
                                           showarrow=False, x=0.5, y=0.45, xref="paper", yref="paper",
                                           font=dict(size=14, color="#6b7280")))
-    return C.fast_figure({"data": data, "layout": layout})
+    return {"data": data, "layout": layout}
 
 
 def _progress_text(p: R.Progress) -> str:
@@ -290,9 +306,11 @@ def live_panel(s: C.Studio, sb: C.SidebarResult) -> None:
         m4.metric("Validation accuracy", "–" if va is None or not np.isfinite(va) else f"{va:.1%}",
                   help="Accuracy on the held-out validation digits after the last full epoch.")
 
-        st.plotly_chart(curve_figure(run, s.model, live=p.active), key="curves",
-                        config={"displaylogo": False, "staticPlot": p.active})
-        if p.active:
+        # while the curves move they are drawn lean and static; paused or done, hover and zoom work
+        streaming = p.state in (R.RUNNING, R.STOPPING)
+        C.live_plotly_chart(curve_figure(run, s.model, live=streaming), key="curves", height=CURVES_HEIGHT,
+                            static=streaming, label="Loss and accuracy curves")
+        if streaming:
             st.caption(":blue[**━**] training loss/accuracy, smoothed · :orange[**━●**] validation after each "
                        "epoch. Zoom and hover when the run ends or is paused.")
 
@@ -445,6 +463,7 @@ def main() -> None:
     sb = C.sidebar_config()
     s = C.studio()
     st.title("Train", anchor=False)
+    st.html(STILL_CSS)
     if s.model is not None and s.has_learned and s.model_cfg != sb.cfg and not sb.net_problems:
         st.info("The sidebar describes a different network than the current model. Start continues "
                 "training the current model; press **Build new model** in the sidebar to use the new settings.",

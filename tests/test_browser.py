@@ -66,6 +66,17 @@ def metric_value(page, label: str) -> str:
     return m.locator('[data-testid="stMetricValue"]').inner_text().strip()
 
 
+def curves_drawn(page) -> tuple[int, float]:
+    """(points, furthest x) drawn on the loss/accuracy curves — plotly inside the live-chart
+    component's iframe."""
+    chart = page.frame_locator('[data-testid="stCustomComponentV1"]').first.locator(".js-plotly-plot")
+    chart.locator(".scatterlayer .trace").first.wait_for(timeout=LONG)
+    return tuple(chart.evaluate(
+        "el => [el.data.reduce((n, t) => n + (t.x ? t.x.length : 0), 0),"
+        " Math.max(...el.data.map(t => Math.max(...(t.x || [0]))))]"
+    ))
+
+
 def assert_no_exception(page) -> None:
     assert page.locator('[data-testid="stException"]').count() == 0, "a Streamlit exception is shown"
     assert "Traceback" not in page.locator('[data-testid="stMain"]').inner_text()
@@ -102,7 +113,8 @@ def test_train_pause_draw_and_upload(server, browser):
         assert metric_value(page, "Epochs trained") == "1"
         acc = metric_value(page, "Test accuracy")
         assert float(acc.rstrip("%")) > 50, acc
-        assert page.locator('[data-testid="stPlotlyChart"]').count() >= 2  # curves + confusion matrix
+        page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=LONG)  # the confusion matrix
+        assert curves_drawn(page)[0] > 10  # the loss/accuracy curves are drawn
         page.get_by_text("Model summary").first.wait_for()
         page.get_by_role("button", name="Download model (.json)").wait_for(timeout=LONG)
         assert_no_exception(page)
@@ -116,6 +128,9 @@ def test_train_pause_draw_and_upload(server, browser):
         page.get_by_role("button", name="Start").click()
         live = wait_progress(page, r"Training · Epoch \d+/30 · batch \d+/\d+ · [\d,]+ samples/s · ETA \d")
         assert "elapsed" in live
+        before = curves_drawn(page)[1]
+        page.wait_for_timeout(2500)  # curves update at least every second, in place
+        assert curves_drawn(page)[1] > before, "the live curves did not move on while training"
         shot(page, "04_training_live")
         page.get_by_role("button", name="Pause").click()
         paused = wait_progress(page, r"Paused")
