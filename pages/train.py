@@ -21,6 +21,7 @@ TRAIN_COLOR = "#4f46e5"
 VAL_COLOR = "#f97316"
 CURVES_HEIGHT = 320
 GRID_COLOR = "#e5e7eb"
+AXIS_COLOR = "#6b7280"
 # The live panel is redrawn every second. Streamlit fades elements that are being recomputed and
 # slides the progress bar; in a browser without a GPU each of those animations repaints the page
 # every frame, on the same CPU cores that train the network. Updates here are instant instead.
@@ -191,10 +192,12 @@ def curve_figure(run: R.TrainingRun | None, model, live: bool = False) -> dict:
                              hovertemplate=f"after epoch %{{customdata}}<br>{key} %{{y:{fmt}}}"
                              "<extra>validation</extra>", **axes))
     xtitle = dict(text="epochs of training data seen")
-    axis_style = dict(gridcolor=GRID_COLOR, zeroline=False, showline=False, ticks="", automargin=True)
+    axis_style = dict(gridcolor=GRID_COLOR, zeroline=False, showline=False, ticks="outside", ticklen=4,
+                      tickcolor="rgba(0,0,0,0)", automargin=True, title_font=dict(size=12, color=AXIS_COLOR),
+                      tickfont=dict(size=11, color=AXIS_COLOR))
     layout = dict(
         height=CURVES_HEIGHT,
-        font=dict(family="sans-serif", size=13, color="#1f2937"),
+        font=dict(family="'Source Sans 3', 'Source Sans Pro', sans-serif", size=12, color="#1f2937"),
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
         margin=dict(l=10, r=10, t=50, b=10),
