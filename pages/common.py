@@ -776,6 +776,6 @@ def live_plotly_chart(spec: dict, key: str, height: int, static: bool = False, l
     (``pages/plotly_live/index.html``) keeps one chart and calls ``Plotly.react`` with each new
     figure. ``static`` turns off hover and zoom (cheaper while the figure changes every second).
     """
-    config = {"displaylogo": False, "staticPlot": bool(static), "responsive": True}
+    config = {"displaylogo": False, "staticPlot": bool(static)}
     _PLOTLY_LIVE(figure=_plain(spec), config=config, height=int(height), label=label,
                  plotly_src=_PLOTLY_JS_URL, key=key, default=None)

@@ -221,7 +221,7 @@ def curve_figure(run: R.TrainingRun | None, model, live: bool = False) -> dict:
     if empty:
         layout["annotations"].append(dict(text="Press Start to train; the loss and accuracy curves appear here.",
                                           showarrow=False, x=0.5, y=0.45, xref="paper", yref="paper",
-                                          font=dict(size=14, color="#6b7280")))
+                                          font=dict(size=14, color=AXIS_COLOR)))
     return {"data": data, "layout": layout}
 
 
