@@ -66,6 +66,17 @@ def metric_value(page, label: str) -> str:
     return m.locator('[data-testid="stMetricValue"]').inner_text().strip()
 
 
+def wait_prediction_digit(page) -> None:
+    """Wait until the Draw page's Prediction metric shows a digit (not "–")."""
+    page.wait_for_function(
+        """() => { const m = [...document.querySelectorAll('[data-testid="stMetric"]')]
+                     .find(e => e.innerText.includes('Prediction'));
+                   const v = m && m.querySelector('[data-testid="stMetricValue"]');
+                   return v && /^[0-9]$/.test(v.innerText.trim()); }""",
+        timeout=LONG,
+    )
+
+
 def curves_drawn(page) -> tuple[int, float]:
     """(points, furthest x) drawn on the loss/accuracy curves — plotly inside the live-chart
     component's iframe."""
@@ -157,13 +168,7 @@ def test_train_pause_draw_and_upload(server, browser):
         assert metric_value(page, "Prediction") == "–"
         t_up = time.perf_counter()
         draw_strokes(page, SEVEN, box)
-        page.wait_for_function(
-            """() => { const m = [...document.querySelectorAll('[data-testid="stMetric"]')]
-                         .find(e => e.innerText.includes('Prediction'));
-                       const v = m && m.querySelector('[data-testid="stMetricValue"]');
-                       return v && /^[0-9]$/.test(v.innerText.trim()); }""",
-            timeout=LONG,
-        )
+        wait_prediction_digit(page)
         draw_to_prediction = time.perf_counter() - t_up
         print(f"drawing -> prediction shown after {draw_to_prediction:.2f} s")
         digit = metric_value(page, "Prediction")
@@ -175,13 +180,7 @@ def test_train_pause_draw_and_upload(server, browser):
         page.get_by_text("Draw a digit").first.wait_for(timeout=LONG)
         box = canvas_box(page, timeout=LONG)
         draw_strokes(page, ONE, box)
-        page.wait_for_function(
-            """() => { const m = [...document.querySelectorAll('[data-testid="stMetric"]')]
-                         .find(e => e.innerText.includes('Prediction'));
-                       const v = m && m.querySelector('[data-testid="stMetricValue"]');
-                       return v && /^[0-9]$/.test(v.innerText.trim()); }""",
-            timeout=LONG,
-        )
+        wait_prediction_digit(page)
         print(f"predictions: seven -> {digit}, one -> {metric_value(page, 'Prediction')}")
         assert_no_exception(page)
 
