@@ -1,6 +1,13 @@
 """Model files: one JSON document, data only (no pickle, nothing is executed on load).
 
-Format "nncore.model", version 1::
+Format "nncore.model", version 2 (version 1 files, dense-only, still load)::
+
+    {"format": "nncore.model", "version": 2, "dtype": "float32", "seed": 0,
+     "input_transform": {"type": "Rescale", "config": {...}} | null,
+     "layers": [{"type": "<Layer class>", "config": {...}, "params": {"weights": ARRAY, ...}}, ...],
+     "compile": ..., "optimizer_state": ..., "epoch": 5, "history": {...}, "batch_history": {...}}
+
+Version 1::
 
     {"format": "nncore.model", "version": 1, "dtype": "float32", "seed": 0,
      "layers": [{"type": "FFL", "config": {...}, "weights": ARRAY, "biases": ARRAY | null},
@@ -25,13 +32,16 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from .errors import ModelFileError
-from .layers import FFL, Dropout
-from .model import BATCH_KEYS, EPOCH_KEYS, NN
 from . import optimizers as _optimizers
+from . import transforms as _transforms
+from .errors import ModelFileError
+from .layers.base import LAYERS
+from .metrics import METRICS
+from .model import NN
 
 FORMAT = "nncore.model"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 MAX_FILE_BYTES = 200 * 1024 * 1024  # a 784-4096-4096-10 float64 model is ~190 MB of base64
 MAX_PARAMETERS = 50_000_000
 MAX_LAYERS = 1000
@@ -49,15 +59,14 @@ def model_to_dict(model: NN, include_optimizer: bool = True) -> dict[str, Any]:
     layers = []
     for spec, layer in zip(cfg["layers"], model.layers):
         entry = dict(spec)
-        if isinstance(layer, FFL):
-            entry["weights"] = _encode(layer.weights)
-            entry["biases"] = _encode(layer.biases) if layer.is_bias else None
+        entry["params"] = {k: _encode(v) for k, v in layer.params.items()}
         layers.append(entry)
     doc: dict[str, Any] = {
         "format": FORMAT,
         "version": VERSION,
         "dtype": cfg["dtype"],
         "seed": cfg["seed"],
+        "input_transform": cfg["input_transform"],
         "layers": layers,
         "compile": cfg["compile"],
         "optimizer_state": None,
@@ -153,12 +162,21 @@ def _history(doc: dict, key: str, keys: tuple[str, ...]) -> dict[str, list] | No
     h = _get(doc, key, dict, "", optional=True)
     if h is None:
         return None
+    n = len(h.get("epoch", h.get("loss", [])) or [])
     out = {}
     for k in keys:
-        out[k] = list(_number_list(h.get(k, []), f"{key}.{k}", allow_none=k.startswith("val_")))
+        if k not in h:  # a key added by a later version (e.g. lr): unknown for old records
+            out[k] = [None] * n
+            continue
+        out[k] = list(_number_list(h[k], f"{key}.{k}", allow_none=k.startswith("val_") or k in ("lr", "data_loss")))
     if len({len(v) for v in out.values()}) > 1:
         raise _fail(key, "its lists have different lengths.")
     return out
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def model_from_dict(doc: Any) -> NN:
@@ -169,62 +187,62 @@ def model_from_dict(doc: Any) -> NN:
     if fmt != FORMAT:
         raise _fail("format", f"expected {FORMAT!r}, got {fmt!r}. Is this an NN Studio model file?")
     version = _get(doc, "version", int, "")
-    if version != VERSION:
-        raise _fail("version", f"this nncore reads version {VERSION}, the file is version {version}.")
+    if version not in READABLE_VERSIONS:
+        raise _fail("version", f"this nncore reads versions {list(READABLE_VERSIONS)}, the file is version {version}.")
     dtype = _get(doc, "dtype", str, "")
     if dtype not in ("float32", "float64"):
         raise _fail("dtype", f"must be 'float32' or 'float64', got {dtype!r}.")
     seed = doc.get("seed")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        raise _fail("seed", f"must be a non-negative integer or null, got {seed!r}.")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63):
+        raise _fail("seed", f"must be a non-negative integer below 2**63 or null, got {_short(seed)}.")
     layers = _get(doc, "layers", list, "")
     if not layers:
-        raise _fail("layers", "is empty; a model needs at least one FFL layer.")
+        raise _fail("layers", "is empty; a model needs at least one layer.")
     if len(layers) > MAX_LAYERS:
         raise _fail("layers", f"has {len(layers)} entries, more than the limit of {MAX_LAYERS}.")
+    transform = None
+    if doc.get("input_transform") is not None:
+        try:
+            transform = _transforms.from_config(doc["input_transform"])
+        except (ValueError, TypeError, KeyError) as exc:
+            raise _fail("input_transform", str(exc)) from None
 
-    model = NN(seed=seed, dtype=dtype)
-    total = 0
+    model = NN(seed=seed, dtype=dtype, input_transform=transform)
     for i, spec in enumerate(layers):
         field = f"layers[{i}]"
         if not isinstance(spec, dict):
             raise _fail(field, "expected an object.")
         kind = _get(spec, "type", str, field)
         config = _get(spec, "config", dict, field)
+        if kind not in LAYERS:
+            raise _fail(f"{field}.type", f"unknown layer type {_short(kind)}; expected one of {sorted(LAYERS)}.")
+        if version == 1:
+            arrays = {"weights": spec.get("weights"), "biases": spec.get("biases")} if kind == "FFL" else {}
+            arrays = {k: v for k, v in arrays.items() if v is not None}
+        else:
+            arrays = _get(spec, "params", dict, field, optional=True) or {}
         try:
-            if kind == "FFL":
-                allowed = {"input_shape", "neurons", "activation", "is_bias"}
-                extra = set(config) - allowed
-                if extra:
-                    raise _fail(f"{field}.config", f"unknown key(s) {sorted(extra)}.")
-                neurons = _get(config, "neurons", int, f"{field}.config")
-                inputs = _get(config, "input_shape", int, f"{field}.config", optional=i > 0)
-                if neurons < 1 or (inputs is not None and inputs < 1):
-                    raise _fail(f"{field}.config", "neurons and input_shape must be positive integers.")
-                if neurons > MAX_PARAMETERS or (inputs or 0) > MAX_PARAMETERS:
-                    raise _fail(f"{field}.config", "layer size is too large.")
-                is_bias = _get(config, "is_bias", bool, f"{field}.config")
-                act = config.get("activation")
-                if act is not None and not isinstance(act, str):
-                    raise _fail(f"{field}.config.activation", f"expected a string, got {act!r}.")
-                n_in = inputs if inputs is not None else model.layers[-1].output_size
-                total += n_in * neurons + neurons
-                if total > MAX_PARAMETERS:
-                    raise _fail(field, f"the model would have more than {MAX_PARAMETERS} parameters.")
-                W = _decode(spec.get("weights"), f"{field}.weights", (n_in, neurons))
-                b = _decode(spec.get("biases"), f"{field}.biases", (neurons,)) if is_bias else None
-                if not is_bias and spec.get("biases") is not None:
-                    raise _fail(f"{field}.biases", "must be null when is_bias is false.")
-                model.add(FFL(input_shape=inputs, neurons=neurons, activation=act, is_bias=is_bias, weights=W, bias=b))
-            elif kind == "Dropout":
-                rate = _get(config, "rate", (int, float), f"{field}.config")
-                model.add(Dropout(rate))
-            else:
-                raise _fail(f"{field}.type", f"unknown layer type {kind!r}; expected 'FFL' or 'Dropout'.")
+            layer = LAYERS[kind].from_config(dict(config))
+            shape_in = layer.input_shape if not model.layers else model.layers[-1].output_shape
+            if shape_in is not None and model.total_parameters + layer.planned_parameters(shape_in) > MAX_PARAMETERS:
+                raise _fail(field, f"the model would have more than {MAX_PARAMETERS} parameters.")
+            model.add(layer)
         except ModelFileError:
             raise
         except (ValueError, TypeError) as exc:
-            raise _fail(field, str(exc)) from None
+            raise _fail(f"{field}.config", str(exc)) from None
+        if model.total_parameters > MAX_PARAMETERS:
+            raise _fail(field, f"the model would have more than {MAX_PARAMETERS} parameters.")
+        expected = layer.param_shapes()
+        if set(arrays) != set(expected):
+            raise _fail(f"{field}.params", f"expected arrays {sorted(expected)}, got {sorted(arrays)}.")
+        for name, shape in expected.items():
+            arr = _decode(arrays[name], f"{field}.params.{name}" if version > 1 else f"{field}.{name}", tuple(shape))
+            with np.errstate(over="ignore", invalid="ignore"):
+                cast = arr.astype(model.dtype)
+            if not np.all(np.isfinite(cast)):
+                raise _fail(f"{field}.params.{name}", f"holds values beyond the {dtype} range (they would become infinite).")
+            layer.params[name][...] = cast
 
     comp = _get(doc, "compile", dict, "", optional=True)
     if comp is not None:
@@ -264,10 +282,10 @@ def model_from_dict(doc: Any) -> NN:
     if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
         raise _fail("epoch", f"must be a non-negative integer, got {epoch!r}.")
     model.epoch = epoch
-    hist = _history(doc, "history", EPOCH_KEYS)
+    hist = _history(doc, "history", model.epoch_keys)
     if hist is not None:
         model.history = hist
-    bhist = _history(doc, "batch_history", BATCH_KEYS)
+    bhist = _history(doc, "batch_history", model.batch_keys)
     if bhist is not None:
         model.batch_history = bhist
     return model

@@ -4,7 +4,59 @@ Nothing here knows about Streamlit; the dashboard calls these so that its pages 
 """
 from __future__ import annotations
 
+from typing import Any, Iterable
+
 import numpy as np
+
+#: metrics `compile_model(metrics=...)` accepts, with what they mean for people
+METRICS = {
+    "accuracy": "share of samples whose predicted class is the true class",
+    "mae": "mean absolute error between prediction and target",
+    "r2": "coefficient of determination R² (1 is perfect, 0 is as good as predicting the mean)",
+}
+_ALIASES = {"acc": "accuracy", "mean_absolute_error": "mae"}
+
+
+def default_metric(output_activation: str) -> str:
+    """accuracy for a classifier's output (softmax/sigmoid), mae for a linear (regression) output."""
+    return "mae" if output_activation in ("linear", "relu", "leaky_relu", "tanh") else "accuracy"
+
+
+def check_metrics(metrics: Iterable[str] | str | None, default: str) -> list[str]:
+    """Validated metric names (aliases resolved, no repeats); [default] when none are given."""
+    if metrics is None:
+        return [default]
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    try:
+        items = list(metrics)
+    except TypeError:
+        raise ValueError(f"metrics must be a list of names such as ['accuracy']; got {metrics!r}.") from None
+    out: list[str] = []
+    for m in items:
+        key = _ALIASES.get(m, m) if isinstance(m, str) else m
+        if key not in METRICS:
+            valid = ", ".join(repr(k) for k in METRICS)
+            raise ValueError(f"Unknown metric {m!r}. Valid metrics are: {valid}.")
+        if key not in out:
+            out.append(key)
+    return out or [default]
+
+
+def metric_value(name: str, outputs: np.ndarray, targets: np.ndarray) -> float:
+    """Metric `name` of model outputs (n, k) against targets (n, k) (one-hot rows for classes)."""
+    if name == "accuracy":
+        if outputs.shape[1] == 1:
+            return float(np.mean((outputs[:, 0] > 0.5) == (targets[:, 0] > 0.5)))
+        return float(np.mean(outputs.argmax(axis=1) == targets.argmax(axis=1)))
+    if name == "mae":
+        return float(np.mean(np.abs(outputs - targets), dtype=np.float64))
+    if name == "r2":
+        t = targets.astype(np.float64)
+        ss_res = float(np.sum((outputs - t) ** 2))
+        ss_tot = float(np.sum((t - t.mean(axis=0)) ** 2))
+        return 1.0 - ss_res / ss_tot if ss_tot > 0 else (1.0 if ss_res == 0 else 0.0)
+    raise ValueError(f"Unknown metric {name!r}. Valid metrics are: {', '.join(map(repr, METRICS))}.")
 
 
 def labels_of(y: np.ndarray) -> np.ndarray:

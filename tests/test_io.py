@@ -35,7 +35,7 @@ def test_round_trip_predicts_bit_for_bit(tmp_path, dtype):
     assert m2.history == m.history and m2.batch_history == m.batch_history and m2.epoch == 2
     assert m2.summary().equals(m.summary())
     doc = json.loads(path.read_text())
-    assert doc["format"] == "nncore.model" and doc["version"] == 1
+    assert doc["format"] == "nncore.model" and doc["version"] == 2
 
 
 def test_loaded_model_continues_training_exactly(tmp_path):
@@ -84,18 +84,18 @@ def _corrupt(doc, path, value):
     "path,value,message",
     [
         (["format"], "keras", "format: expected 'nncore.model'"),
-        (["version"], 99, "version: this nncore reads version 1"),
+        (["version"], 99, r"version: this nncore reads versions \[1, 2\]"),
         (["layers"], [], "layers: is empty"),
         (["layers", 0, "type"], "Conv2D", r"layers\[0\].type: unknown layer type 'Conv2D'"),
-        (["layers", 0, "config", "neurons"], 13, r"layers\[0\].weights.shape: expected \[6, 13\]"),
-        (["layers", 0, "config", "neurons"], -1, r"layers\[0\].config: neurons and input_shape must be positive"),
-        (["layers", 0, "config", "activation"], "swish", r"layers\[0\]: Unknown activation 'swish'"),
-        (["layers", 0, "weights", "data"], "!!notbase64", r"layers\[0\].weights.data: is not valid base64"),
-        (["layers", 0, "weights", "data"], base64.b64encode(b"\0" * 12).decode(), r"layers\[0\].weights.data: holds 12 bytes.*truncated"),
-        (["layers", 0, "weights", "dtype"], "object", r"layers\[0\].weights.dtype: must be 'float32' or 'float64'"),
-        (["layers", 0, "weights"], KeyError, r"layers\[0\].weights: expected an array object"),
-        (["layers", 0, "config", "input_shape"], 100000000, r"layers\[0\].config: layer size is too large"),
-        (["layers", 1, "config", "rate"], 1.5, r"layers\[1\]: Dropout rate must be in"),
+        (["layers", 0, "config", "neurons"], 13, r"layers\[0\].params.weights.shape: expected \[6, 13\]"),
+        (["layers", 0, "config", "neurons"], -1, r"layers\[0\].config: neurons must be a positive integer"),
+        (["layers", 0, "config", "activation"], "swish", r"layers\[0\].config: Unknown activation 'swish'"),
+        (["layers", 0, "params", "weights", "data"], "!!notbase64", r"layers\[0\].params.weights.data: is not valid base64"),
+        (["layers", 0, "params", "weights", "data"], base64.b64encode(b"\0" * 12).decode(), r"layers\[0\].params.weights.data: holds 12 bytes.*truncated"),
+        (["layers", 0, "params", "weights", "dtype"], "object", r"layers\[0\].params.weights.dtype: must be 'float32' or 'float64'"),
+        (["layers", 0, "params", "weights"], KeyError, r"layers\[0\].params: expected arrays"),
+        (["layers", 0, "config", "input_shape"], 100000000, r"layers\[0\]: the model would have more than"),
+        (["layers", 1, "config", "rate"], 1.5, r"layers\[1\].config: Dropout rate must be in"),
         (["compile", "optimizer", "name"], "nadam", "compile: Unknown optimizer 'nadam'"),
         (["compile", "loss"], "hinge", "compile: Unknown loss 'hinge'"),
         (["optimizer_state", "buffers", "exp_avg/(1-beta1)", "shape"], [3], r"optimizer_state.buffers.exp_avg/\(1-beta1\).shape: expected"),
@@ -110,10 +110,10 @@ def test_malformed_fields_are_named(path, value, message):
 
 def test_non_finite_weights_are_rejected():
     doc = _doc()
-    w = np.frombuffer(base64.b64decode(doc["layers"][0]["weights"]["data"]), dtype="<f4").copy()
+    w = np.frombuffer(base64.b64decode(doc["layers"][0]["params"]["weights"]["data"]), dtype="<f4").copy()
     w[5] = np.nan
-    doc["layers"][0]["weights"]["data"] = base64.b64encode(w.tobytes()).decode()
-    with pytest.raises(ModelFileError, match=r"layers\[0\].weights: contains NaN or infinite"):
+    doc["layers"][0]["params"]["weights"]["data"] = base64.b64encode(w.tobytes()).decode()
+    with pytest.raises(ModelFileError, match=r"layers\[0\].params.weights: contains NaN or infinite"):
         load_model(json.dumps(doc).encode())
     with pytest.raises(ModelFileError, match="NaN, which is not a finite number"):
         load_model(b'{"format": "nncore.model", "version": NaN}')
