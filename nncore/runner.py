@@ -891,7 +891,7 @@ def config_from_model(model: Any) -> NetworkConfig | None:
                     return None
                 hidden[-1] = LayerSpec(hidden[-1].neurons, hidden[-1].activation, float(c.get("rate", 0.0)))
                 continue
-            if kind != "FFL" or not c.get("is_bias", True):
+            if kind != "FFL" or not c.get("is_bias", True) or c.get("l2"):
                 return None
             act = c.get("activation") or "linear"
             if spec is dense[-1]:
@@ -903,7 +903,8 @@ def config_from_model(model: Any) -> NetworkConfig | None:
                 if act not in HIDDEN_ACTIVATIONS:
                     return None
                 hidden.append(LayerSpec(int(c["neurons"]), act, 0.0))
-        inputs = int(dense[0]["config"]["input_shape"])
+        shape = dense[0]["config"]["input_shape"]
+        inputs = int(np.prod(shape))
         if out_act not in OUTPUT_ACTIVATIONS:
             return None
         comp = cfg.get("compile") or {}

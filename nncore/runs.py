@@ -89,10 +89,10 @@ def describe_model(model: Any) -> dict[str, Any]:
         }
     # a model the NetworkConfig cannot describe: fall back to its layer list
     sizes, acts = [], []
-    for layer in getattr(model, "dense_layers", []):
+    for layer in getattr(model, "trainable_layers", []):
         if not sizes:
-            sizes.append(int(getattr(layer, "input_shape", 0) or 0))
-        sizes.append(int(getattr(layer, "neurons", 0) or 0))
+            sizes.append(int(layer.input_size))
+        sizes.append(int(layer.output_size))
         acts.append(str(getattr(layer, "activation_name", "?")))
     return {
         "network": "-".join(str(s) for s in sizes) or "?",

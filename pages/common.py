@@ -611,7 +611,7 @@ def _sidebar_summary(s: Studio, cfg: R.NetworkConfig, net_problems: dict, locked
         f"**{cfg.shape_text()}** · {total:,} parameters",
         help="Layer sizes from input to output, and the number of trainable weights and biases.",
     )
-    compact = df[[c for c in ("Layer", "Neurons", "Activation", "Parameters") if c in df.columns]]
+    compact = df[[c for c in ("Layer", "Output shape", "Activation", "Parameters") if c in df.columns]]
     st.table(compact, hide_index=True, border="horizontal")
 
     differs = s.model is not None and s.model_cfg != cfg

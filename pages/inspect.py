@@ -116,7 +116,7 @@ def weights_panel(s: C.Studio, key: str, live: bool) -> None:
         if model is None:
             st.info("The training snapshot is not ready yet; it appears within a few seconds.")
             return
-        hidden = len(model.dense_layers) > 1
+        hidden = len(model.trainable_layers) > 1
         fig, shown = weights_figure(model)
         left, right = st.columns([3, 2], gap="large")
         left.plotly_chart(fig, key="weights_grid", config=PLOT_CONFIG, width="content")

@@ -118,7 +118,7 @@ def test_sidebar_edits_change_the_summary():
     # the untrained model follows the sidebar; the main summary too
     assert studio_of(at).model.total_parameters == 218_058
     df = at.main.dataframe[0].value
-    assert list(df["Neurons"]) == [256, 64, 10]
+    assert list(df["Output shape"]) == ["(256,)", "(64,)", "(10,)"]
 
 
 def test_add_and_remove_hidden_layers():

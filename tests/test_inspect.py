@@ -109,8 +109,8 @@ def test_layer_outputs_skip_dropout_and_match_feedforward():
     m = _tiny()
     x = np.random.default_rng(2).normal(size=6)
     outs = I.layer_outputs(m, x)
-    assert [o.name for o in outs] == ["Input Layer", "Hidden Layer 1", "Output Layer"]
-    assert [o.label for o in outs] == ["Layer 1 (6→5, tanh)", "Layer 2 (5→4, sigmoid)", "Layer 3 (4→3, softmax)"]
+    assert [o.name for o in outs] == ["Dense 1", "Dense 2", "Output"]
+    assert [o.label for o in outs] == ["Dense 1 (6→5, tanh)", "Dense 2 (5→4, sigmoid)", "Output (4→3, softmax)"]
     np.testing.assert_allclose(outs[-1].values, m.predict(x[None])[0])
     assert outs[-1].values.sum() == pytest.approx(1.0)
     assert np.abs(outs[0].scaled).max() == pytest.approx(1.0)
@@ -132,14 +132,14 @@ def test_stats_frame_and_histograms_from_training():
     df = I.stats_frame(m.layer_stats)
     assert set(df["kind"]) == {"weights", "gradients"}
     assert sorted(set(df["epoch"])) == list(range(1, 9))
-    w1 = df[(df.kind == "weights") & (df.layer == "Input Layer")].iloc[-1]
+    w1 = df[(df.kind == "weights") & (df.layer == "Dense 1")].iloc[-1]
     assert w1["count"] == 784 * 16
     assert w1["norm"] == pytest.approx(np.linalg.norm(m.layers[0].weights), rel=1e-5)
     assert w1["rms"] == pytest.approx(w1["norm"] / math.sqrt(784 * 16))
     lines = I.histogram_lines(m.layer_stats, "gradients", max_epochs=3)
-    assert list(lines) == ["Input Layer", "Output Layer"]
-    assert [h["epoch"] for h in lines["Input Layer"]] == [1, 5, 8]
-    h = lines["Output Layer"][0]
+    assert list(lines) == ["Dense 1", "Output"]
+    assert [h["epoch"] for h in lines["Dense 1"]] == [1, 5, 8]
+    h = lines["Output"][0]
     assert len(h["centers"]) == 30 and h["share"].sum() == pytest.approx(1.0)
     assert I.stats_frame([]).empty and I.gradient_health([]) is None
 
@@ -183,8 +183,8 @@ def test_gradient_health_levels():
 def test_dense_layer_labels():
     m = R.build_model(R.NetworkConfig(hidden=(R.LayerSpec(32, "relu", 0.2), R.LayerSpec(16, "tanh"))))
     assert I.dense_layer_labels(m) == {
-        "Input Layer": "Layer 1 (784→32, relu)",
-        "Hidden Layer 1": "Layer 2 (32→16, tanh)",
-        "Output Layer": "Layer 3 (16→10, softmax)",
+        "Dense 1": "Dense 1 (784→32, relu)",
+        "Dense 2": "Dense 2 (32→16, tanh)",
+        "Output": "Output (16→10, softmax)",
     }
     assert I.first_layer_weights(m).shape == (784, 32)

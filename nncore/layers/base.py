@@ -112,6 +112,11 @@ class Layer:
         return bool(self.params)
 
     @property
+    def input_size(self) -> int:
+        """Number of input values per sample."""
+        return int(np.prod(self.input_shape))
+
+    @property
     def output_size(self) -> int:
         """Number of output values per sample."""
         if self.output_shape is None:
