@@ -109,6 +109,18 @@ def wait_app_idle(page, timeout: float = 120_000) -> None:
     )
 
 
+def wait_prediction_digit(page, timeout: float = 120_000) -> None:
+    """Wait until the Draw page's Prediction metric shows a digit (not "–"): the drawing has reached
+    the server and the model has read it."""
+    page.wait_for_function(
+        """() => { const m = [...document.querySelectorAll('[data-testid="stMetric"]')]
+                     .find(e => e.innerText.includes('Prediction'));
+                   const v = m && m.querySelector('[data-testid="stMetricValue"]');
+                   return v && /^[0-9]$/.test(v.innerText.trim()); }""",
+        timeout=timeout,
+    )
+
+
 def canvas_box(page, timeout: float = 120_000):
     """Bounding box of the drawable canvas (its upper canvas lives in an open shadow root)."""
     loc = page.locator("canvas.upper-canvas").first
