@@ -162,7 +162,8 @@ def set_number(page, key: str, value, timeout: float = 120_000) -> None:
 
 def set_slider(page, key: str, text: str, timeout: float = 120_000, max_steps: int = 40) -> None:
     """Move a (select_)slider with the keyboard until its thumb shows ``text``."""
-    thumb = page.locator(f".st-key-{key} input[type='range']").first
+    selector = f".st-key-{key} input[type='range']"
+    thumb = page.locator(selector).first
     thumb.wait_for(state="attached", timeout=timeout)
     thumb.focus()
 
@@ -181,7 +182,13 @@ def set_slider(page, key: str, text: str, timeout: float = 120_000, max_steps: i
             break
         go_left = numeric(cur) is not None and numeric(text) is not None and numeric(cur) > numeric(text)
         thumb.press("ArrowLeft" if go_left else "ArrowRight")
-        page.wait_for_timeout(60)
+        # one step at a time: wait for the thumb to move (not for a fixed while)
+        page.wait_for_function(
+            """([selector, was]) => { const e = document.querySelector(selector);
+                 const v = e && (e.getAttribute('aria-valuetext') || e.getAttribute('aria-valuenow') || '').trim();
+                 return v !== was; }""",
+            arg=[selector, cur], timeout=timeout,
+        )
     else:
         raise AssertionError(f"slider {key} stuck at {current()!r}, wanted {text!r}")
     settle(page)

@@ -130,6 +130,7 @@ def test_train_pause_draw_and_upload(server, browser):
         sidebar = page.locator('[data-testid="stSidebar"]')
         sidebar.get_by_text("784-32-10").wait_for(timeout=LONG)
         assert "25,450 parameters" in sidebar.inner_text()
+        page.get_by_text("Start trains on 4,500 digits").first.wait_for(timeout=LONG)  # the server has them
         page.get_by_role("button", name="Start").click()
         done = wait_progress(page, r"Finished")
         assert "Epoch 1/1" in done and "samples/s" in done

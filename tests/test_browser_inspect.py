@@ -29,9 +29,13 @@ def _nav(page, title: str) -> None:
     B.settle(page, 400)
 
 
-def _train_until_done(page, timeout: float = 180_000) -> None:
+def _train_until_done(page, shape: str, timeout: float = 180_000) -> None:
+    """Start, then wait until the page describes the ``shape`` network as trained and shows its
+    results (a "Results" heading alone may still be the previous model's, not yet re-rendered)."""
     B.click_key(page, "btn_start")
-    page.get_by_text("Results on the test set").first.wait_for(timeout=timeout)
+    main = page.locator('[data-testid="stMain"]')
+    main.get_by_text(f"{shape}, trained 1 epoch").first.wait_for(timeout=timeout)
+    main.get_by_text("Results on the test set").first.wait_for(timeout=timeout)
     B.settle(page)
 
 
@@ -59,7 +63,7 @@ def _scenario(server, page):
     page.goto(server.url + "/train")
     B.wait_app_idle(page)
     B.configure_sidebar(page, neurons=[32], samples="2,000", epochs=1, batch=64)
-    _train_until_done(page)
+    _train_until_done(page, "784-32-10")
     _shot(page, "inspect_train1.png", full=False)
 
     # a second, different network: build it (confirming the discard), then train
@@ -68,7 +72,7 @@ def _scenario(server, page):
     B.settle(page)
     page.get_by_role("button", name="Discard and build").click()
     B.settle(page)
-    _train_until_done(page)
+    _train_until_done(page, "784-16-10")
 
     _nav(page, "Runs")
     page.get_by_text("2 runs").first.wait_for()
