@@ -56,6 +56,24 @@ def studio_of(at: AppTest) -> C.Studio:
     return at.session_state["studio"]
 
 
+def wait_for(pred, timeout: float = 60.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def long_training(at: AppTest) -> AppTest:
+    """Settings whose run no machine finishes during a test: 100 epochs of 54,000 one-digit
+    batches (5.4 million weight updates). The test stops it itself."""
+    at.select_slider(key="cfg_n_samples").set_value(60_000).run()
+    at.selectbox(key="cfg_batch").set_value(1).run()
+    at.number_input(key="cfg_epochs").set_value(100).run()
+    return at
+
+
 def wait_run(at: AppTest, timeout: float = 60) -> None:
     s = studio_of(at)
     assert s.run is not None, "training did not start"
@@ -205,26 +223,32 @@ def test_start_trains_and_shows_results_and_download():
 
 
 def test_pause_resume_stop_from_the_page():
-    at = small_training(page("pages/train.py"), epochs=30)
+    at = long_training(page("pages/train.py"))
     at.button(key="btn_start").click().run()
     s = studio_of(at)
-    assert s.training_active
-    at.button(key="btn_pause").click().run()
-    assert s.run.state == R.PAUSED
-    assert at.button(key="btn_pause").label == "Resume"
-    time.sleep(0.3)
-    step = s.run.progress().step
-    time.sleep(0.3)
-    assert s.run.progress().step == step
-    at.button(key="btn_pause").click().run()
-    assert s.run.state == R.RUNNING
-    at.button(key="btn_stop").click().run()
-    assert s.run.join(10)
-    at.run()
-    no_exception(at)
-    assert s.run.state == R.STOPPED
-    assert any("kept" in i.value for i in at.info)
-    assert s.has_learned
+    try:
+        assert s.run.state == R.RUNNING and s.run.batches_per_epoch == 54_000
+        at.button(key="btn_pause").click().run()
+        assert s.run.state == R.PAUSED
+        assert at.button(key="btn_pause").label == "Resume"
+        step = s.run.progress().step
+        time.sleep(0.5)  # a window in which a paused run must not move
+        # only the batch in flight when Pause was pressed may still complete
+        assert step <= s.run.progress().step <= step + 1, "training continued while paused"
+        at.button(key="btn_pause").click().run()
+        assert s.run.state == R.RUNNING
+        assert wait_for(lambda: s.run.progress().step > step + 1), "training did not continue after Resume"
+        at.button(key="btn_stop").click().run()
+        assert s.run.join(10)
+        at.run()
+        no_exception(at)
+        assert s.run.state == R.STOPPED
+        assert any("kept" in i.value for i in at.info)
+        assert s.has_learned
+    finally:
+        if s.run is not None:
+            s.run.stop()
+            s.run.join(10)
 
 
 def test_divergence_shows_advice_and_keeps_finite_weights():
@@ -401,12 +425,10 @@ def test_draw_uses_pretrained_when_shipped(trained, monkeypatch, tmp_path):
 
 def test_draw_while_training_uses_a_snapshot(trained):
     s = trained_studio(trained)
-    at = page("pages/train.py", studio=s)
-    at.select_slider(key="cfg_n_samples").set_value(2000).run()
-    at.number_input(key="cfg_epochs").set_value(50).run()
+    at = long_training(page("pages/train.py", studio=s))
     at.button(key="btn_start").click().run()
-    assert s.training_active
     try:
+        assert s.run.state == R.RUNNING
         d = AppTest.from_file(_path("pages/draw.py"), default_timeout=TIMEOUT)
         d.session_state["studio"] = s
         d.session_state["canvas_0"] = canvas_value(rgba_from_digit(np.pad(np.full((20, 6), 255), 4)[:28, :28]))
@@ -417,8 +439,9 @@ def test_draw_while_training_uses_a_snapshot(trained):
         assert any("updates as it learns" in c.value for c in d.caption)
         assert prediction(d) not in (None, "–")
     finally:
-        s.run.stop()
-        s.run.join(10)
+        if s.run is not None:
+            s.run.stop()
+            s.run.join(10)
 
 
 # ------------------------------------------------------------------ router

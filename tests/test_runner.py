@@ -1,7 +1,9 @@
 """TrainingRun: background training with pause/resume/stop, snapshots and error handling.
 
-Most tests use a small fake model that follows the engine's train/callback contract and sleeps a
-little per batch, so timing-dependent behaviour is deterministic enough; a few run the real engine.
+Most tests use a small fake model that follows the engine's train/callback contract. None races the
+worker thread: a test that must act while a run is in progress holds the fake model in the middle of
+a batch (``hold_at``) until it has acted, so the outcome does not depend on how fast the machine is.
+A few run the real engine, held the same way by an extra callback.
 """
 from __future__ import annotations
 
@@ -29,13 +31,17 @@ class FakeModel:
     """Two weight arrays updated one after the other with a pause in between: a snapshot taken in
     the middle of a batch would see them differ."""
 
-    def __init__(self, batch_sleep=0.004, diverge_at=None, fail_at=None, lr=0.5):
+    def __init__(self, batch_sleep=0.0, diverge_at=None, fail_at=None, lr=0.5, hold_at=None):
         self.w1 = np.zeros(10)
         self.w2 = np.zeros(10)
         self.batch_sleep = batch_sleep
         self.diverge_at = diverge_at
         self.fail_at = fail_at
         self.lr = lr
+        #: step (1-based, whole record) whose batch waits half-done (w1 updated, w2 not) until released
+        self.hold_at = hold_at
+        self.held = threading.Event()  # set when the worker has reached the held batch
+        self.release = threading.Event()
         self.stop_training = False
         self.epoch = 0
         self.history = {"epoch": [], "loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
@@ -43,7 +49,12 @@ class FakeModel:
         self.train_calls = []
 
     def copy(self):
-        return copy.deepcopy(self)
+        clone = copy.copy(self)  # shares the hold events, owns its weights and records
+        clone.w1, clone.w2 = self.w1.copy(), self.w2.copy()
+        clone.history = copy.deepcopy(self.history)
+        clone.batch_history = copy.deepcopy(self.batch_history)
+        clone.train_calls = list(self.train_calls)
+        return clone
 
     def train(self, x, y, epochs=1, batch_size=32, shuffle=True, val_split=0.1, val_x=None, val_y=None,
               callbacks=(), verbose=0):
@@ -60,6 +71,10 @@ class FakeModel:
                 if self.fail_at == (self.epoch, b):
                     raise ValueError("the fake engine broke")
                 self.w1 += 1
+                if step + 1 == self.hold_at:
+                    self.held.set()
+                    if not self.release.wait(30):
+                        raise RuntimeError("the test never released the held batch")
                 time.sleep(self.batch_sleep)
                 self.w2 += 1
                 step += 1
@@ -136,21 +151,21 @@ def test_continue_training_counts_on():
 
 
 def test_pause_blocks_and_resume_continues_exactly():
-    m = FakeModel(batch_sleep=0.003)
+    m = FakeModel(hold_at=3)
     x, y = data(320)
     run = R.TrainingRun(m, x, y, batch_size=32)  # 10 batches/epoch
     run.start(3)
-    assert wait_for(lambda: run.progress().step >= 3)
+    assert m.held.wait(10)  # the worker is in the middle of batch 3
     assert run.pause()
     assert run.state == R.PAUSED
-    time.sleep(0.05)  # at most one more batch finishes
-    s1 = run.progress().step
-    time.sleep(0.15)
-    assert run.progress().step == s1, "training continued while paused"
-    assert m.w1[0] == m.w2[0] == s1
+    m.release.set()  # batch 3 completes, then the worker blocks
+    assert wait_for(lambda: run.progress().step == 3)
+    time.sleep(0.2)  # a window in which a paused run must not move
+    assert run.progress().step == 3, "training continued while paused"
+    assert m.w1[0] == m.w2[0] == 3
     elapsed_paused = run.progress().elapsed_seconds
     time.sleep(0.1)
-    assert run.progress().elapsed_seconds == pytest.approx(elapsed_paused, abs=0.02)  # clock stops
+    assert run.progress().elapsed_seconds == pytest.approx(elapsed_paused, abs=1e-6)  # clock stops
     assert run.progress().eta_seconds is not None
     assert run.resume()
     assert run.join(10)
@@ -160,45 +175,51 @@ def test_pause_blocks_and_resume_continues_exactly():
 
 
 def test_stop_keeps_what_was_learned_and_can_continue():
-    m = FakeModel(batch_sleep=0.003)
+    m = FakeModel(hold_at=4)
     x, y = data(320)
     run = R.TrainingRun(m, x, y, batch_size=32)
     run.start(5)
-    assert wait_for(lambda: run.progress().step >= 4)
+    assert m.held.wait(10)  # in the middle of batch 4
     assert run.stop()
+    m.release.set()
     assert run.join(10)
     p = run.progress()
     assert p.state == R.STOPPED
-    assert "kept" in p.message
-    assert 4 <= p.step < 50
-    assert m.w1[0] == p.step  # weights not reset
+    assert "kept" in p.message and "after 4 of 10 batches" in p.message
+    assert p.step == 4  # the batch in flight completes, no further one starts
+    assert m.w1[0] == m.w2[0] == 4  # weights not reset
     run.start(1)  # can train again after a stop
     assert run.join(10)
     assert run.state == R.FINISHED
 
 
 def test_stop_while_paused():
-    m = FakeModel(batch_sleep=0.003)
+    m = FakeModel(hold_at=2)
     x, y = data(320)
     run = R.TrainingRun(m, x, y, batch_size=32)
     run.start(3)
-    assert wait_for(lambda: run.progress().step >= 2)
-    run.pause()
-    time.sleep(0.05)
+    assert m.held.wait(10)
+    assert run.pause()
+    m.release.set()
+    assert wait_for(lambda: run.progress().step == 2)  # blocked in the pause after batch 2
     assert run.stop()
     assert run.join(5)
     assert run.state == R.STOPPED
+    assert run.progress().step == 2
 
 
 def test_start_twice_is_refused():
-    m = FakeModel(batch_sleep=0.003)
+    m = FakeModel(hold_at=1)
     x, y = data(320)
     run = R.TrainingRun(m, x, y, batch_size=32)
     run.start(2)
+    assert m.held.wait(10)  # certainly still training
     with pytest.raises(RuntimeError):
         run.start(1)
     run.stop()
-    run.join(5)
+    m.release.set()
+    assert run.join(5)
+    assert m.train_calls == [dict(epochs=2, batch_size=32, val_x=False)]
 
 
 def test_snapshot_is_consistent_while_training():
@@ -223,19 +244,39 @@ def test_snapshot_is_consistent_while_training():
     assert m.w1[0] < 1000
 
 
+def test_snapshot_waits_for_the_batch_in_flight():
+    m = FakeModel(hold_at=5)
+    x, y = data(320)
+    run = R.TrainingRun(m, x, y, batch_size=32)
+    run.start(3)
+    assert m.held.wait(10)  # batch 5 is half-done: w1 is 5, w2 still 4
+    got = []
+    asker = threading.Thread(target=lambda: got.append(run.snapshot_model(timeout=30)))
+    asker.start()
+    asker.join(0.2)
+    assert asker.is_alive() and not got, "a snapshot was handed out in the middle of a batch"
+    m.release.set()
+    asker.join(30)
+    assert len(got) == 1 and got[0] is not None
+    assert got[0].w1[0] == got[0].w2[0] == 5  # taken right after batch 5
+    assert run.join(10)
+
+
 def test_snapshot_when_idle_paused_and_cached():
-    m = FakeModel(batch_sleep=0.003)
+    m = FakeModel(hold_at=2)
     x, y = data(320)
     run = R.TrainingRun(m, x, y, batch_size=32)
     s0 = run.snapshot_model()
     assert s0.w1[0] == 0
     assert run.snapshot_model() is s0  # cached while nothing changes
     run.start(3)
-    assert wait_for(lambda: run.progress().step >= 2)
-    run.pause()
-    time.sleep(0.05)
+    assert m.held.wait(10)
+    assert run.pause()
+    m.release.set()
+    assert wait_for(lambda: run.progress().step == 2)  # blocked in the pause
     s = run.snapshot_model(timeout=2)
-    assert np.array_equal(s.w1, s.w2) and s.w1[0] == run.progress().step
+    assert np.array_equal(s.w1, s.w2) and s.w1[0] == 2
+    assert run.snapshot_model(timeout=2) is s  # cached while paused
     run.stop()
     run.join(5)
 
@@ -294,25 +335,28 @@ def test_train_signature_mismatch_is_caught():
 
 
 def test_eta_and_rate_while_running():
-    m = FakeModel(batch_sleep=0.01)
+    m = FakeModel(hold_at=6)
     x, y = data(32 * 20)
     run = R.TrainingRun(m, x, y, batch_size=32)
     run.start(1)
-    assert wait_for(lambda: run.progress().step >= 5)
+    assert m.held.wait(10)  # 5 of 20 batches done, the 6th in flight
     p = run.progress()
-    assert p.active and p.samples_per_second > 0
-    assert p.eta_seconds is not None and 0 < p.eta_seconds < 5
-    assert 0 < p.fraction < 1
+    assert p.active and p.step == 5 and p.samples_per_second > 0
+    # the 15 batches left (480 samples) at the rate measured so far
+    assert p.eta_seconds == pytest.approx(15 * 32 / p.samples_per_second)
+    assert p.fraction == pytest.approx(0.25)
     assert p.current_epoch == 1
     run.stop()
-    run.join(5)
+    m.release.set()
+    assert run.join(5)
 
 
 def test_seeds_history_from_model():
     m = FakeModel(batch_sleep=0.0)
     x, y = data(64)
-    R.TrainingRun(m, x, y, batch_size=32).start(2) or None
-    time.sleep(0.2)
+    run1 = R.TrainingRun(m, x, y, batch_size=32)
+    run1.start(2)
+    assert run1.join(10)
     run2 = R.TrainingRun(m, x, y, batch_size=16)  # a new run for the same (trained) model
     p = run2.progress()
     assert p.epochs_done == 2 and p.step == 4
@@ -328,7 +372,7 @@ def test_curves_are_downsampled():
     x, y = data(1000)
     run = R.TrainingRun(m, x, y, batch_size=1)
     run.start(2)
-    run.join(20)
+    assert run.join(60)
     c = run.curves(max_points=100)
     assert len(c.batch_x) <= 100
     assert c.batch_x[-1] == pytest.approx(2.0)
@@ -395,6 +439,36 @@ def _real_engine():
     return nncore
 
 
+class HoldAfterBatch:
+    """An extra engine callback that holds the training thread at the end of batch ``step`` (counted
+    from the start of this train call) until the test releases it."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+        self.seen = 0
+        self.held = threading.Event()
+        self.release = threading.Event()
+
+    def on_batch_end(self, batch, logs=None):
+        self.seen += 1
+        if self.seen == self.step:
+            self.held.set()
+            if not self.release.wait(30):
+                raise RuntimeError("the test never released the held batch")
+
+
+def hold_training(model, step: int) -> HoldAfterBatch:
+    """Make ``model.train`` (as the runner calls it) also run a :class:`HoldAfterBatch`; test-side only."""
+    hold = HoldAfterBatch(step)
+    engine_train = model.train
+
+    def train(*args, callbacks=(), **kwargs):
+        return engine_train(*args, callbacks=[*(callbacks or ()), hold], **kwargs)
+
+    model.train = train
+    return hold
+
+
 def test_real_engine_pause_resume_snapshot():
     _real_engine()
     cfg = R.NetworkConfig(hidden=(R.LayerSpec(16, "relu", 0.1),), seed=1)
@@ -403,18 +477,21 @@ def test_real_engine_pause_resume_snapshot():
     x = rng.random((2000, 784), dtype=np.float32)
     y = rng.integers(0, 10, 2000)
     run = R.TrainingRun(model, x, y, val_x=x[:200], val_y=y[:200], batch_size=16)
+    hold = hold_training(model, 5)
     run.start(2)
-    assert wait_for(lambda: run.progress().step >= 5)
+    assert hold.held.wait(30)  # batch 5 done and counted; the engine waits
+    assert run.progress().step == 5
+    assert run.pause()
+    hold.release.set()  # batch 6 runs, then the runner's callback blocks in the pause
+    assert wait_for(lambda: run.progress().step == 6, timeout=30)
     snap = run.snapshot_model(timeout=5)
     assert snap is not None and snap is not model
     probs = snap.predict(x[:3])
     assert probs.shape == (3, 10) and np.allclose(probs.sum(axis=1), 1, atol=1e-4)
-    run.pause()
-    time.sleep(0.1)
-    s = run.progress().step
-    time.sleep(0.2)
-    assert run.progress().step == s
-    run.resume()
+    assert all(np.array_equal(a, b) for a, b in zip(snap.get_weights(), model.get_weights()))  # paused weights
+    time.sleep(0.2)  # a window in which a paused run must not move
+    assert run.progress().step == 6
+    assert run.resume()
     assert run.join(60)
     p = run.progress()
     assert p.state == R.FINISHED, p.message
@@ -451,16 +528,46 @@ def test_config_round_trip_through_model():
     assert R.config_from_model(object()) is None
 
 
-def test_abandoned_run_stops_itself():
-    m = FakeModel(batch_sleep=0.005)
+class ManualClock:
+    """Stands in for the runner module's ``time``: ``monotonic`` (the clock of the abandon timer)
+    only moves when the test sets ``now``; the rest is the real module."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def __getattr__(self, name):
+        return getattr(time, name)
+
+
+def test_abandoned_run_stops_itself(monkeypatch):
+    clock = ManualClock()
+    monkeypatch.setattr(R, "time", clock)
+    m = FakeModel(batch_sleep=0.001)
     x, y = data(32 * 100)
-    run = R.TrainingRun(m, x, y, batch_size=32, abandon_after=0.2)
-    run.start(10)
-    for _ in range(10):  # someone is watching
-        time.sleep(0.05)
-        run.touch()
-    assert run.active
-    assert run.join(10)  # nobody touches it any more
-    p = run.progress()
-    assert p.state == R.STOPPED and "without anyone watching" in p.message
-    assert p.step < 1000
+    run = R.TrainingRun(m, x, y, batch_size=32, abandon_after=600)
+    run.start(1_000_000)  # far longer than this test: only the abandon timer ends it
+
+    def after_more_batches(n: int = 2) -> None:
+        """Wait until the worker has checked the timer at least once at the clock's new time."""
+        start = run.progress().step
+        assert wait_for(lambda: run.progress().step >= start + n)
+
+    try:
+        clock.now = 599.0  # almost ten minutes without a look
+        after_more_batches()
+        assert run.active
+        run.touch()  # a page polls the run
+        clock.now = 599.0 + 599.0
+        after_more_batches()
+        assert run.active, "stopped although it was looked at less than abandon_after ago"
+        clock.now = 599.0 + 601.0  # nobody has looked for longer than abandon_after
+        assert run.join(10)
+        p = run.progress()
+        assert p.state == R.STOPPED and "10 minutes without anyone watching" in p.message
+        assert p.epochs_done < 1_000_000
+    finally:
+        run.stop()
+        run.join(10)
