@@ -268,7 +268,7 @@ MNIST_FILES: dict[str, tuple[int, ...]] = {
     "t10k-labels-idx1-ubyte": (10000,),
 }
 #: The repository's copy of MNIST, found from this file (never from the working directory).
-DEFAULT_MNIST_DIR: Path = Path(__file__).resolve().parent.parent / "data" / "mnist"
+DEFAULT_MNIST_DIR: Path = Path(__file__).resolve().parents[2] / "data" / "mnist"
 
 
 class MNISTFileError(ValueError):
