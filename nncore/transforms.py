@@ -121,7 +121,10 @@ class Transform:
         name = cls.__name__
         if not isinstance(config, Mapping):
             raise ValueError(f"{name} config must be a dict of fields; got {type(config).__name__}.")
-        params = [p for p in inspect.signature(cls.__init__).parameters.values() if p.name != "self"]
+        named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        params = [
+            p for p in inspect.signature(cls.__init__).parameters.values() if p.name != "self" and p.kind in named
+        ]
         valid = [p.name for p in params]
         for key in config:
             if key not in valid:

@@ -300,7 +300,10 @@ def _numeric_columns(cells: Any, header: list[str], lines: np.ndarray, feature_i
             not_numeric.append((header[j], int(lines[bad[0]]), column.iloc[bad[0]]))
         values[:, k] = numbers_
     if not_numeric:
-        where = "; ".join(f"{name!r} holds {text!r} on line {line}" for name, line, text in not_numeric[:5])
+        if len(not_numeric) == 1:
+            where = f"line {not_numeric[0][1]} holds {not_numeric[0][2]!r}"
+        else:
+            where = "; ".join(f"{name!r} holds {text!r} on line {line}" for name, line, text in not_numeric[:5])
         more = f" (and {len(not_numeric) - 5} more columns)" if len(not_numeric) > 5 else ""
         word = "Column" if len(not_numeric) == 1 else "Columns"
         raise CSVError(
@@ -454,10 +457,7 @@ def from_csv(
         dropped = tuple(int(v) for v in lines[~keep])
         cells, lines = cells[keep], lines[keep]
 
-    x = _numeric_columns(cells, header, lines, feature_idx)
-    kind, y, class_names = _target(cells.iloc[:, target_idx], target_name, lines)
-
-    n = len(x)
+    n = len(cells)
     if n < MIN_CSV_ROWS:
         after = f" after dropping {len(dropped)} with missing values" if dropped else ""
         span = f" (lines {lines[0]}-{lines[-1]})" if n else ""
@@ -466,6 +466,9 @@ def from_csv(
             "are needed.",
             reason="too_few_rows",
         )
+
+    x = _numeric_columns(cells, header, lines, feature_idx)
+    kind, y, class_names = _target(cells.iloc[:, target_idx], target_name, lines)
 
     n_test = int(round(n * float(test_fraction)))
     if n - n_test < 1:
