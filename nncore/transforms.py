@@ -1,13 +1,13 @@
 """Input transforms: what a model applies to its raw input, batch by batch, before its first layer.
 
-A dataset hands out raw samples (e.g. MNIST as uint8 (n, 28, 28), a CSV table as its file values)
+A dataset hands out raw samples (e.g. uint8 grey-level images, a CSV table as its file values)
 together with the transform a model trained on it should carry, so the model turns raw inputs into
 what its layers expect the same way at training and at prediction time, and saves that recipe
 with its weights (as JSON: ``get_config`` holds plain lists and floats, never arrays).
 
 >>> from nncore import transforms
->>> t = transforms.Chain([transforms.Rescale(1 / 255), transforms.Reshape((1, 28, 28))])
->>> t(images_uint8).shape, t.output_shape((28, 28))          # (n, 1, 28, 28), (1, 28, 28)
+>>> t = transforms.Chain([transforms.Rescale(1 / 255), transforms.Reshape((1, 32, 32))])
+>>> t(images_uint8).shape, t.output_shape((32, 32))          # (n, 1, 32, 32), (1, 32, 32)
 >>> same = transforms.from_config(transforms.get_config(t))  # bit-identical outputs
 
 Every transform maps a batch ``x`` of shape (n, *sample_shape) to a new float32 array of shape
@@ -382,7 +382,7 @@ class Features2D(Transform):
 
 class Reshape(Transform):
     """Reshape each sample to ``target_shape`` (same number of values) and cast to float32,
-    e.g. ``Reshape((1, 28, 28))`` adds a channel axis to (n, 28, 28) images."""
+    e.g. ``Reshape((1, H, W))`` adds a channel axis to (n, H, W) images."""
 
     def __init__(self, target_shape: Sequence[int]):
         try:

@@ -33,7 +33,7 @@ def _read_only(array: np.ndarray) -> np.ndarray:
 class Dataset:
     """A labelled dataset, immutable, its arrays read-only.
 
-    ``x``: training samples, shape (n, *sample_shape) as stored (e.g. uint8 (n, 28, 28) images,
+    ``x``: training samples, shape (n, *sample_shape) as stored (e.g. uint8 (n, H, W) images,
     float32 (n, 2) points, float64 (n, d) table values); ``transform(x)`` gives the model's float32
     input of shape (n, *input_shape).
     ``y``: classification: int64 class ids (n,) in [0, n_classes); regression: float32 (n, k)
