@@ -111,6 +111,11 @@ class Transform:
         """The shape of one output sample for one input sample of shape ``input_shape``."""
         raise NotImplementedError
 
+    def _call_owned(self, x: np.ndarray) -> np.ndarray:
+        """Like ``__call__`` for an ``x`` nobody else holds (a Chain's intermediate result), so
+        the result may share its memory (e.g. Reshape returns a view)."""
+        return self(x)
+
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments as JSON-serialisable values (lists, floats, ints, strings)."""
         raise NotImplementedError
@@ -212,16 +217,16 @@ class Rescale(Transform):
     """``x * scale + offset`` as float32, e.g. ``Rescale(1 / 255)``: uint8 grey levels -> [0, 1].
 
     Computed in float64 and rounded once to float32, so ``Rescale(1 / 255)`` gives exactly
-    ``nncore.datasets.scale``'s values (the correctly rounded ``k / 255``).  uint8, int8 and
-    bool inputs go through a 256-entry lookup table (no float64 temporary at all).
+    ``nncore.datasets.scale``'s values (the correctly rounded ``k / 255``).  Fast path, same bits:
+    when ``offset`` is 0 and ``scale`` is ``1 / d`` for a whole number ``d``, integer inputs of at
+    most 16 bits are divided by ``d`` in float32, once checked at construction to give exactly
+    the float64 result for every 16-bit value.
     """
 
     def __init__(self, scale: float, offset: float = 0.0):
         self.scale = _finite_number("Rescale", "scale", scale)
         self.offset = _finite_number("Rescale", "offset", offset)
-        byte_values = np.arange(256, dtype=np.uint8)
-        self._lut_u8 = self._affine64(byte_values.astype(np.float64))
-        self._lut_i8 = self._affine64(byte_values.view(np.int8).astype(np.float64))
+        self._divisor = self._exact_divisor()
 
     def _affine64(self, x64: np.ndarray) -> np.ndarray:
         x64 *= self.scale
@@ -229,12 +234,24 @@ class Rescale(Transform):
             x64 += self.offset
         return x64.astype(np.float32)
 
+    def _exact_divisor(self) -> np.float32 | None:
+        """``d`` as float32 when ``x / d`` in float32 equals the float64 route for all 16-bit x."""
+        if self.offset or not self.scale:
+            return None
+        d = 1.0 / self.scale
+        if d != round(d) or abs(d) >= 2**24 or 1.0 / d != self.scale:
+            return None
+        every = np.arange(-(2**15), 2**16, dtype=np.float64)
+        divisor = np.float32(d)
+        same = np.array_equal(every.astype(np.float32) / divisor, self._affine64(every.copy()))
+        return divisor if same else None
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = _batch("Rescale", x)
-        if x.dtype == np.uint8 or x.dtype == np.bool_:
-            return np.take(self._lut_u8, x.view(np.uint8))
-        if x.dtype == np.int8:
-            return np.take(self._lut_i8, x.view(np.uint8))
+        if self._divisor is not None and (x.dtype.kind in "iub" and x.dtype.itemsize <= 2):
+            out = x.astype(np.float32)
+            out /= self._divisor
+            return out
         out = np.empty(x.shape, dtype=np.float32)
         flat_in, flat_out = x.reshape(-1), out.reshape(-1)
         for start in range(0, flat_in.size, _CHUNK_ELEMENTS):
@@ -409,6 +426,11 @@ class Reshape(Transform):
         self._check(tuple(x.shape[1:]))
         return x.astype(np.float32).reshape((len(x),) + self.target_shape)
 
+    def _call_owned(self, x: np.ndarray) -> np.ndarray:
+        x = _batch("Reshape", x)
+        self._check(tuple(x.shape[1:]))
+        return x.astype(np.float32, copy=False).reshape((len(x),) + self.target_shape)
+
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         shape = _sample_shape("Reshape", input_shape)
         self._check(shape)
@@ -445,9 +467,15 @@ class Chain(Transform):
         x = _batch("Chain", x)
         if not self.transforms:
             return x.astype(np.float32)
-        for t in self.transforms:
-            x = t(x)
+        x = self.transforms[0](x)
+        for t in self.transforms[1:]:
+            x = t._call_owned(x)
         return x
+
+    def _call_owned(self, x: np.ndarray) -> np.ndarray:
+        for t in self.transforms:
+            x = t._call_owned(x)
+        return x.astype(np.float32, copy=False)
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         shape = _sample_shape("Chain", input_shape)

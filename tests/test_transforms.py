@@ -34,17 +34,23 @@ def test_rescale_uint8_gives_exactly_the_canonical_scaling():
 
 
 @pytest.mark.parametrize("dtype", ["int16", "int32", "int64", "float32", "float64", "uint16"])
-def test_rescale_other_dtypes_agree_with_the_uint8_table(dtype):
+@pytest.mark.parametrize("offset", [0.0, -0.5])
+@pytest.mark.parametrize("divisor", [255, 7, 1000])
+def test_rescale_fast_and_float64_paths_agree_bit_for_bit(dtype, offset, divisor):
     values = np.arange(256).reshape(4, 64)
-    t = Rescale(1 / 255, offset=-0.5)
-    assert _bits_equal(t(values.astype(dtype)), t(values.astype(np.uint8)))
+    t = Rescale(1 / divisor, offset=offset)
+    assert (t._divisor is not None) == (offset == 0.0)  # the fast path exists only without offset
+    reference = (values.astype(np.float64) * (1 / divisor) + offset).astype(np.float32)
+    assert _bits_equal(t(values.astype(np.uint8)), reference)
+    assert _bits_equal(t(values.astype(dtype)), reference)
 
 
-def test_rescale_int8_and_bool_tables():
+def test_rescale_int8_and_bool():
     t = Rescale(0.5, offset=1.0)
     signed = np.arange(-128, 128, dtype=np.int8).reshape(2, 128)
     np.testing.assert_array_equal(t(signed), (signed.astype(np.float64) * 0.5 + 1.0).astype(np.float32))
     np.testing.assert_array_equal(t(np.array([[True, False]])), [[1.5, 1.0]])
+    assert _bits_equal(Rescale(0.5)(signed), (signed / 2).astype(np.float32))
 
 
 def test_rescale_values_shape_and_input_untouched():
@@ -189,6 +195,9 @@ def test_chain_applies_in_order_and_composes_shapes():
     assert t.output_shape((5, 4)) == (1, 5, 4)
     with pytest.raises(ValueError, match="cannot reshape"):
         t.output_shape((4, 4))
+    batch = x.astype(np.float32)
+    out = Chain([Reshape((20,))])(batch)
+    assert not np.shares_memory(out, batch)  # a Chain's result never aliases its input
     identity = Chain([])
     out = identity(x)
     assert out.dtype == np.float32 and not np.shares_memory(out, x)
