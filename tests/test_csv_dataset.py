@@ -365,3 +365,19 @@ def test_single_column_and_too_many_classes():
     err = _refusal(_table("a,b,name", rows))
     assert err.reason == "too_many_classes" and err.column == "name"
     assert f"{csv_module.MAX_CLASSES + 1} different values" in str(err)
+
+
+def test_fast_and_careful_readers_agree_bit_for_bit():
+    """Clean files take one typed pandas pass; the careful cell-by-cell reader (used whenever
+    something is off) must read the same numbers."""
+    rng = np.random.default_rng(11)
+    values = rng.normal(0, 10.0 ** rng.integers(-5, 6, size=(60, 1)), size=(60, 3))
+    rows = [",".join(repr(v) for v in row) + f",{'xyz'[i % 3]}" for i, row in enumerate(values.tolist())]
+    text = _table("a,b,c,y", rows).decode()
+    fast = csv_module._fast_rows(text, ",", 4, 3, [0, 1, 2])
+    careful = csv_module._careful_rows(text, ",", ["a", "b", "c", "y"], 3, [0, 1, 2], False)
+    assert fast is not None
+    assert fast[0].tobytes() == careful[0].tobytes() == values.tobytes()
+    assert fast[1].tolist() == careful[1].tolist()
+    rows[5] = rows[5].replace(",", ", ", 1)  # a space: a job for the careful reader, same result
+    assert from_csv(_table("a,b,c,y", rows)).x.tobytes() == values.tobytes()

@@ -154,13 +154,14 @@ def _separator(header_line: str) -> str:
     return best if counts[best] else ","
 
 
-def _parse(text: str, sep: str) -> Any:
+def _parse(text: str, sep: str, nrows: int | None = None) -> Any:
+    """Every cell as text (no NA conversion, blank lines kept as rows of ""), or CSVError."""
     import pandas as pd
 
     try:
         return pd.read_csv(
             io.StringIO(text), sep=sep, header=None, dtype=str, na_filter=False,
-            keep_default_na=False, skip_blank_lines=False, engine="c",
+            keep_default_na=False, skip_blank_lines=False, engine="c", nrows=nrows,
         )
     except pd.errors.ParserError as exc:
         msg = str(exc)
@@ -328,8 +329,9 @@ def _numeric_columns(cells: Any, header: list[str], lines: np.ndarray, feature_i
     return values
 
 
-def _target(column: Any, name: str, lines: np.ndarray) -> tuple[str, np.ndarray, tuple[str, ...]]:
-    """(kind, y, class names) of the target column (stripped strings, none missing)."""
+def _target(column: Any, name: str, lines: np.ndarray | None) -> tuple[str, np.ndarray, tuple[str, ...]]:
+    """(kind, y, class names) of the target column (numbers, or stripped strings; none missing;
+    ``lines`` None only when the column holds no infinite value)."""
     import pandas as pd
 
     numeric = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
@@ -338,11 +340,11 @@ def _target(column: Any, name: str, lines: np.ndarray) -> tuple[str, np.ndarray,
         if infinite.size:
             r = int(infinite[0])
             raise CSVError(
-                f"The target column {name!r} holds an infinite value ({column.iloc[r]!r}) on line {lines[r]}; "
+                f"The target column {name!r} holds an infinite value ({column.iloc[r]!r}) on line {lines[r]}; "  # type: ignore[index]
                 "only finite numbers are accepted.",
                 reason="infinite",
                 column=name,
-                line=int(lines[r]),
+                line=int(lines[r]),  # type: ignore[index]
             )
         distinct = np.unique(numeric)
         if np.all(distinct == np.round(distinct)) and len(distinct) <= MAX_INTEGER_CLASSES:
@@ -372,6 +374,79 @@ def _target(column: Any, name: str, lines: np.ndarray) -> tuple[str, np.ndarray,
             column=name,
         )
     return kind, y, class_names
+
+
+def _too_few_rows(n: int, lines: np.ndarray, dropped: tuple[int, ...]) -> CSVError:
+    after = f" after dropping {len(dropped)} with missing values" if dropped else ""
+    span = f" (lines {lines[0]}-{lines[-1]})" if n else ""
+    return CSVError(
+        f"The file has only {n} data row{'s' if n != 1 else ''}{span}{after}; at least {MIN_CSV_ROWS} "
+        "are needed.",
+        reason="too_few_rows",
+    )
+
+
+def _fast_rows(
+    text: str, sep: str, n_columns: int, target_idx: int, feature_idx: list[int]
+) -> tuple[np.ndarray, Any, None, tuple[int, ...]] | None:
+    """The common case in one pandas pass with type inference: (features float64, target column,
+    None, ()) when every feature is a finite number, nothing is missing and there are enough
+    rows; None at the first sign of trouble (then :func:`_careful_rows` reports it)."""
+    import pandas as pd
+    from pandas.api import types
+
+    try:
+        table = pd.read_csv(
+            io.StringIO(text), sep=sep, header=None, skiprows=1, skip_blank_lines=True,
+            engine="c", low_memory=False,
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError):
+        return None
+    if table.shape[1] != n_columns or len(table) < MIN_CSV_ROWS:
+        return None
+    features = table.iloc[:, feature_idx]
+    if not all(types.is_numeric_dtype(d) and not types.is_bool_dtype(d) for d in features.dtypes):
+        return None
+    x = features.to_numpy(dtype=np.float64)
+    if not np.isfinite(x).all():
+        return None
+    target = table.iloc[:, target_idx]
+    if target.isna().any() or types.is_bool_dtype(target.dtype):
+        return None
+    if types.is_numeric_dtype(target.dtype):
+        if not np.isfinite(target.to_numpy(dtype=np.float64)).all():
+            return None
+    else:
+        target = target.astype(str).str.strip()
+        if target.str.lower().isin(MISSING_TOKENS).any():
+            return None
+    return x, target.reset_index(drop=True), None, ()
+
+
+def _careful_rows(
+    text: str, sep: str, header: list[str], target_idx: int, feature_idx: list[int], drop_missing: bool
+) -> tuple[np.ndarray, Any, np.ndarray, tuple[int, ...]]:
+    """Every cell as text, checked one by one: (features float64, target column of stripped text,
+    file line of each row, lines dropped for missing values), or CSVError saying where."""
+    table = _parse(text, sep)
+    lines = _line_numbers(table) if '"' in text else np.arange(1, len(table) + 1, dtype=np.int64)
+    cells = table.apply(lambda column: column.str.strip()).iloc[1:]
+    lines = lines[1:]
+    blank = (cells == "").all(axis=1).to_numpy()
+    cells, lines = cells[~blank], lines[~blank]
+
+    missing = cells.apply(lambda column: column.str.lower()).isin(MISSING_TOKENS).to_numpy()
+    dropped: tuple[int, ...] = ()
+    if missing.any():
+        if not drop_missing:
+            raise _missing_error(missing, header, lines)
+        keep = ~missing.any(axis=1)
+        dropped = tuple(int(v) for v in lines[~keep])
+        cells, lines = cells[keep], lines[keep]
+    if len(cells) < MIN_CSV_ROWS:
+        raise _too_few_rows(len(cells), lines, dropped)
+    x = _numeric_columns(cells, header, lines, feature_idx)
+    return x, cells.iloc[:, target_idx].reset_index(drop=True), lines, dropped
 
 
 # ----------------------------------------------------------------------------------------------
@@ -426,11 +501,8 @@ def from_csv(
 
     data, source_name = _read_source(path_or_buffer, int(max_bytes))
     text = _decode(data)
-    table = _parse(text, _separator(text.split("\n", 1)[0]))
-    lines = _line_numbers(table) if '"' in text else np.arange(1, len(table) + 1, dtype=np.int64)
-    cells = table.apply(lambda column: column.str.strip())
-
-    header = [str(h) for h in cells.iloc[0]]
+    sep = _separator(text.split("\n", 1)[0])
+    header = [str(h).strip() for h in _parse(text, sep, nrows=1).iloc[0]]
     _check_header(header)
     target_name = header[-1] if target is None else target
     if target_name not in header:
@@ -443,32 +515,12 @@ def from_csv(
     target_idx = header.index(target_name)
     feature_idx = [j for j in range(len(header)) if j != target_idx]
 
-    cells, lines = cells.iloc[1:], lines[1:]
-    blank = (cells == "").all(axis=1).to_numpy()
-    cells, lines = cells[~blank], lines[~blank]
-
-    lowered = cells.apply(lambda column: column.str.lower())
-    missing = lowered.isin(MISSING_TOKENS).to_numpy()
-    dropped: tuple[int, ...] = ()
-    if missing.any():
-        if not drop_missing:
-            raise _missing_error(missing, header, lines)
-        keep = ~missing.any(axis=1)
-        dropped = tuple(int(v) for v in lines[~keep])
-        cells, lines = cells[keep], lines[keep]
-
-    n = len(cells)
-    if n < MIN_CSV_ROWS:
-        after = f" after dropping {len(dropped)} with missing values" if dropped else ""
-        span = f" (lines {lines[0]}-{lines[-1]})" if n else ""
-        raise CSVError(
-            f"The file has only {n} data row{'s' if n != 1 else ''}{span}{after}; at least {MIN_CSV_ROWS} "
-            "are needed.",
-            reason="too_few_rows",
-        )
-
-    x = _numeric_columns(cells, header, lines, feature_idx)
-    kind, y, class_names = _target(cells.iloc[:, target_idx], target_name, lines)
+    parsed = _fast_rows(text, sep, len(header), target_idx, feature_idx)
+    if parsed is None:  # something is off: the careful reader finds it and says where
+        parsed = _careful_rows(text, sep, header, target_idx, feature_idx, drop_missing)
+    x, target_column, lines, dropped = parsed
+    kind, y, class_names = _target(target_column, target_name, lines)
+    n = len(x)
 
     n_test = int(round(n * float(test_fraction)))
     if n - n_test < 1:
