@@ -111,6 +111,8 @@ def _read_source(source: Source, max_bytes: int) -> tuple[bytes | str, str]:
         return data, "<bytes>"
     if hasattr(source, "read"):
         name = Path(str(getattr(source, "name", "<buffer>"))).name
+        if getattr(source, "seekable", lambda: False)():
+            source.seek(0)  # read from the start, also when called again with the same upload
         data = source.read(max_bytes + 1)
         if len(data) > max_bytes:
             size = getattr(source, "size", None)
@@ -465,7 +467,7 @@ def from_csv(
     """Read a numeric CSV table with a header into a read-only :class:`Dataset`.
 
     ``path_or_buffer``: a path, the file's bytes, or a binary/text file object (e.g. Streamlit's
-    UploadedFile).  Separator: ',', ';' or tab, whichever the header line uses most.
+    UploadedFile; read from its start when seekable).  Separator: ',', ';' or tab, whichever the header line uses most.
     ``target``: the target column's name (default: the last column).  A target holding text, or
     at most :data:`MAX_INTEGER_CLASSES` distinct whole numbers, makes a classification dataset
     (class names sorted: as text, or numerically); any other numeric target a regression one.
