@@ -2,7 +2,7 @@
 
 First-layer weights as images (live while training), one digit layer by layer (activations, the most
 active first-layer units, saliency maps) and the weights and gradients of every layer over the epochs.
-All computations live in ``nncore.inspect``; this page reads widgets and draws.
+All computations live in ``nncore.analysis``; this page reads widgets and draws.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from nncore import inspect as I
+from nncore import analysis as I
 from nncore import runner as R
 from pages import common as C
 

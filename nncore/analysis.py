@@ -1,4 +1,4 @@
-"""Pure NumPy/pandas helpers for looking inside a trained network (the dashboard's Inspect page).
+"""Looking inside a model (no Streamlit): weights as images, layer outputs, saliency, weight statistics, gradient health."""
 
 Nothing here knows about Streamlit. Everything works on an nncore ``NN`` (or a snapshot copy of one
 that another thread is training) and never changes the model:

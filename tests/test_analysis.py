@@ -1,4 +1,4 @@
-"""nncore.inspect: pure helpers behind the Inspect page."""
+"""nncore.analysis: pure helpers behind the Inspect page."""
 from __future__ import annotations
 
 import math
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from nncore import FFL, NN, Dropout
-from nncore import inspect as I
+from nncore import analysis as I
 from nncore import runner as R
 
 
