@@ -1,4 +1,4 @@
-"""Looking inside a model (no Streamlit): weights as images, layer outputs, saliency, weight statistics, gradient health."""
+"""Looking inside a network (the dashboard's Inspect page): weights as images, layer outputs, saliency, statistics.
 
 Nothing here knows about Streamlit. Everything works on an nncore ``NN`` (or a snapshot copy of one
 that another thread is training) and never changes the model:
