@@ -531,7 +531,8 @@ class NN:
         result = History(self.epoch_keys)
         self.stop_training = False
         n_batches = math.ceil(len(x) / batch_size)
-        train_logs = {"epochs": epochs, "batches": n_batches, "samples": len(x), "batch_size": batch_size}
+        train_logs = {"epochs": epochs, "batches": n_batches, "samples": len(x), "batch_size": batch_size,
+                      "validation": vx is not None}
         _call(callbacks, "on_train_begin", train_logs)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             self._run_epochs(x, y, vx, vy, epochs, batch_size, shuffle, callbacks, show_every, verbose, result, augment)
