@@ -88,13 +88,12 @@ def test_l2_shrinks_the_weights():
     assert norms[1] < 0.7 * norms[0]
 
 
-def test_l2_can_be_changed_from_the_next_batch_and_is_validated():
+def test_l2_can_be_changed_and_is_validated():
     x, y = _data(n=20)
     m = _model(l2=0.0, dtype="float32")
-    m.set_hyperparameters(l2=0.1)
-    assert all(l.l2 == 0.0 for l in m.layers)  # queued, not applied yet
-    h = m.train(x, y, epochs=1, batch_size=10, verbose=0).history
+    m.set_hyperparameters(l2=0.1)  # not training: applies at once
     assert all(l.l2 == pytest.approx(0.1) for l in m.layers)
+    h = m.train(x, y, epochs=1, batch_size=10, verbose=0).history
     assert h["data_loss"][0] < h["loss"][0]
     with pytest.raises(ValueError, match="l2"):
         m.set_hyperparameters(l2=-0.1)

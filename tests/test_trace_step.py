@@ -128,7 +128,7 @@ def test_apply_true_performs_the_step_on_the_model():
     assert np.array_equal(trace["layers"][0]["new_weights"], m.layers[0].params["weights"])
 
 
-def test_pending_learning_rate_applies_to_the_traced_step():
+def test_changed_learning_rate_applies_to_the_traced_step():
     x, y = _data(n=8)
     m = _model(dtype="float64", opt="iterative", lr=0.1)
     m.set_hyperparameters(lr=0.5)
