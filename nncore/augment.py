@@ -60,7 +60,7 @@ def affine_warp(
     images: (n, C, H, W) floats; shift_x, shift_y (pixels, +x right, +y down), angle (degrees,
     counter-clockwise as displayed with row 0 on top), scale (> 1 enlarges): each (n,). Pixels that
     come from outside the image get `fill` (a number, or (n, C) values; None: each image's
-    `border_mean`). Returns a new (n, C, H, W) array of the same dtype; every output pixel is a convex
+    `border_mean`). Returns a new (n, C, H, W) array (float32 for integer images, else their dtype); every output pixel is a convex
     combination of input pixels and the fill, so values stay within their range.
     """
     n, c, h, w = images.shape
