@@ -108,6 +108,7 @@ class NN:
         self._grads: np.ndarray | None = None
         self._pending: dict[str, float] = {}
         self._pending_lock = threading.Lock()
+        self._training = False  # True while train() runs: changes then wait for the next batch
 
     # ------------------------------------------------------------------ building
     def add(self, layer: Layer) -> "NN":
@@ -296,6 +297,8 @@ class NN:
                 raise ValueError(f"Cannot change {name!r} of optimizer {self.optimizer.name!r}; adjustable: {valid}.")
         with self._pending_lock:
             self._pending.update({k: float(v) for k, v in values.items()})
+        if not getattr(self, "_training", False):
+            self._apply_pending()
 
     def _apply_pending(self) -> None:
         if not self._pending:
@@ -531,10 +534,16 @@ class NN:
         result = History(self.epoch_keys)
         self.stop_training = False
         n_batches = math.ceil(len(x) / batch_size)
-        train_logs = {"epochs": epochs, "batches": n_batches, "samples": len(x), "batch_size": batch_size}
-        _call(callbacks, "on_train_begin", train_logs)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            self._run_epochs(x, y, vx, vy, epochs, batch_size, shuffle, callbacks, show_every, verbose, result, augment)
+        train_logs = {"epochs": epochs, "batches": n_batches, "samples": len(x), "batch_size": batch_size,
+                      "validation": vx is not None}
+        self._training = True
+        try:
+            _call(callbacks, "on_train_begin", train_logs)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+                self._run_epochs(x, y, vx, vy, epochs, batch_size, shuffle, callbacks, show_every, verbose, result, augment)
+        finally:  # a change queued during the last epoch (or while stopping) applies now
+            self._training = False
+            self._apply_pending()
         result.diagnosis = self.diagnosis()
         if verbose and result.diagnosis:
             print(f"Warning: {result.diagnosis}", file=sys.stdout, flush=True)
