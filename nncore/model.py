@@ -23,17 +23,10 @@ from .errors import DivergenceError, NotCompiledError, ShapeError
 from .layers.base import LAYERS, Layer, as_shape, shape_text
 from .registry import fraction, positive
 
-#: per-epoch history keys besides the metrics (see `NN.epoch_keys`)
-BASE_EPOCH_KEYS = ("epoch", "loss", "data_loss", "val_loss", "seconds", "lr")
-#: per-batch history keys besides the metrics
-BASE_BATCH_KEYS = ("epoch", "batch", "step", "loss", "lr")
 VALID_DTYPES = ("float32", "float64")
 EVAL_CHUNK = 4096  # rows per forward pass in predict/evaluate: bounds memory
 #: refuse networks beyond this many parameters before allocating anything
 MAX_PARAMETERS = 100_000_000
-# kept for code written against the first API: the keys of a classifier's history
-EPOCH_KEYS = ("epoch", "loss", "data_loss", "accuracy", "val_loss", "val_accuracy", "seconds", "lr")
-BATCH_KEYS = ("epoch", "batch", "step", "loss", "accuracy", "lr")
 
 
 class History:
