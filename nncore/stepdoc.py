@@ -339,11 +339,12 @@ def trace_with_state(model: Any, x: Any, y: Any, apply: bool = False) -> dict[st
     With ``apply=False`` the step runs on a copy (the model is unchanged); with ``apply=True`` it is
     applied to `model` (exactly one `train` step on that batch)."""
     before = _state_by_layer(model)
+    step = int(model.optimizer.t) + 1  # (a copy of a stateless optimizer does not keep its count)
     target = model if apply else model.copy()
     trace = target.trace_step(x, y, apply=True)
     trace["state_before"] = before
     trace["state_after"] = _state_by_layer(target)
-    trace["t"] = int(target.optimizer.t)
+    trace["t"] = step
     n = len(trace["layers"][0]["input"])
     trace["targets"] = _targets(y, n, model.output_size, model.dtype)
     # the dropout masks this step drew (0/1), so the stages need not guess them from the values
