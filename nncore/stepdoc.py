@@ -185,11 +185,29 @@ def _check(text: str, computed: np.ndarray, traced: np.ndarray, dtype: np.dtype)
     return Check(text, diff, bool(diff <= tol))
 
 
+def _elide(parts: list[str], limit: int = 4) -> list[str]:
+    """At most `limit` terms: the first limit − 1, a \\cdots, and the last."""
+    return parts if len(parts) <= limit else [*parts[: limit - 1], r"\cdots", parts[-1]]
+
+
 def _terms(parts: list[str], limit: int = 4) -> str:
     """Join LaTeX terms with +, eliding the middle when there are more than `limit`."""
-    if len(parts) <= limit:
-        return " + ".join(parts)
-    return " + ".join(parts[: limit - 1]) + r" + \cdots + " + parts[-1]
+    return " + ".join(_elide(parts, limit))
+
+
+def worked(lhs: str, parts: list[str], result: str, limit: int = 4, per_line: int = 2,
+           wrap: tuple[str, str] = ("", "")) -> str:
+    """`lhs = t1 + t2 + … = result` with the terms `per_line` to a line (aligned), so that a worked
+    example fits a phone's width. `wrap` = (opening, closing) around the sum, e.g. a fraction."""
+    items = _elide(parts, limit)
+    if len(items) <= per_line:
+        return rf"{lhs} = {wrap[0]}{' + '.join(items)}{wrap[1]} = {result}"
+    rows = [" + ".join(items[k : k + per_line]) for k in range(0, len(items), per_line)]
+    body = rf"{lhs} &= {wrap[0]}{rows[0]}"
+    for row in rows[1:-1]:
+        body += rf" \\ &\quad + {row}"
+    body += rf" \\ &\quad + {rows[-1]}{wrap[1]} \\ &= {result}"
+    return rf"\begin{{aligned}}{body}\end{{aligned}}"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -466,7 +484,7 @@ def _forward_stage(i: int, trace, facts, dtype) -> Stage:
         parts = [rf"{pnum(x[0, k])}\cdot{pnum(w[k, 0])}" for k in range(d)]
         if has_b:
             parts.append(pnum(rec["biases"][0]))
-        latex.append(rf"z^{{({l})}}_{{11}} = {_terms(parts)} = {num(z[0, 0])}")
+        latex.append(worked(f"z^{{({l})}}_{{11}}", parts, num(z[0, 0])))
         if act != "softmax":
             latex.append(rf"a^{{({l})}}_{{11}} = {_act_apply_text(act, z[0, 0])} = {num(out[0, 0])}")
         else:
@@ -556,7 +574,7 @@ def _loss_stage(trace, facts, y, dtype) -> Stage:
             if onehot:
                 cls = y64.argmax(axis=1)
                 parts = [rf"\log {num(p64[i, cls[i]])}" for i in range(n)]
-                latex.append(rf"L = -\frac{{1}}{{{n}}}\big({_terms(parts, 5)}\big) = {num(data_loss)}")
+                latex.append(worked("L", parts, num(data_loss), limit=5, wrap=(rf"-\frac{{1}}{{{n}}}\big(", r"\big)")))
             arrays.append(Array("ℓᵢ = −Σₖ yᵢₖ log pᵢₖ: loss of each sample", r"\ell", per.reshape(n, 1), derived=True))
             checks.append(_check("the mean of ℓᵢ recomputed with NumPy equals the traced loss", per.mean(), data_loss, dtype))
         text = ("Cross-entropy: each sample is charged −log of the probability the network gave its true class, "
@@ -575,7 +593,7 @@ def _loss_stage(trace, facts, y, dtype) -> Stage:
             sq = (p64 - y64) ** 2
             per = sq.mean(axis=1)
             parts = [num(v) for v in sq.ravel()]
-            latex.append(rf"L = \frac{{1}}{{{n * k}}}\big({_terms(parts, 5)}\big) = {num(data_loss)}")
+            latex.append(worked("L", parts, num(data_loss), limit=5, per_line=3, wrap=(rf"\frac{{1}}{{{n * k}}}\big(", r"\big)")))
             arrays.append(Array("(a − y)²: squared error of each output", r"(A-Y)^2", sq, derived=True))
             checks.append(_check("the mean of (A − Y)² recomputed with NumPy equals the traced loss", sq.mean(), data_loss, dtype))
             del per
@@ -603,10 +621,9 @@ def _param_grad_stage(i: int, trace, facts, dtype) -> Stage:
     if has_b:
         latex.append(rf"{sized(_d(f'b^{{({l})}}'), (1, gz.shape[1]))} = \sum_{{i=1}}^{{n}} \Big({dz}\Big)_{{i\,\cdot}}\quad\text{{(sum of the rows)}}")
     parts = [rf"{pnum(x[r, 0])}\cdot{pnum(gz[r, 0])}" for r in range(len(x))]
-    worked = rf"\frac{{\partial L}}{{\partial w^{{({l})}}_{{11}}}} = {_terms(parts)}"
     if lam:
-        worked += rf" + 2\cdot{num(lam, 3)}\cdot{pnum(w[0, 0])}"
-    latex.append(worked + rf" = {num(gw[0, 0])}")
+        parts.append(rf"2\cdot{num(lam, 3)}\cdot{pnum(w[0, 0])}")
+    latex.append(worked(rf"\frac{{\partial L}}{{\partial w^{{({l})}}_{{11}}}}", parts, num(gw[0, 0]), limit=5 if lam else 4))
     arrays = [
         Array(f"{_plain_a(i)}: input of {name}", _sym_a(i), x),
         Array(f"∂L/∂Z{_sup(l)}", dz, gz),
@@ -672,7 +689,8 @@ def _delta_stage(i: int, trace, facts, y, dtype) -> Stage:
     elif last:  # mse
         k = gz.shape[1]
         latex.append(rf"{sized(_d(_sym_a(l)), a.shape)} = \frac{{2}}{{n\,K}}\big({_sym_a(l)} - Y\big),\quad n = {n},\ K = {k}")
-        latex.append(rf"{sized(dz, gz.shape)} = {_d(_sym_a(l))} \odot f'(Z^{{({l})}}),\quad {_deriv_tex(act, _sym_a(l), f'Z^{{({l})}}')}")
+        latex.append(rf"{sized(dz, gz.shape)} = {_d(_sym_a(l))} \odot f'(Z^{{({l})}})")
+        latex.append(_deriv_tex(act, _sym_a(l), f"Z^{{({l})}}"))
         arrays.append(Array(f"{_plain_a(l)}: the output", _sym_a(l), a))
         if y is not None:
             ga = 2.0 * (a.astype(np.float64) - np.asarray(y, dtype=np.float64)) / (n * k)
@@ -693,7 +711,8 @@ def _delta_stage(i: int, trace, facts, y, dtype) -> Stage:
         arrays.append(Array(f"∂L/∂{_plain_a(l)}", _d(_sym_a(l)), ga))
         fp = _act_derivative(act, a)
         if fp is not None:
-            latex.append(rf"{sized(dz, gz.shape)} = {_d(_sym_a(l))} \odot f'(Z^{{({l})}}),\quad {_deriv_tex(act, _sym_a(l), f'Z^{{({l})}}')}")
+            latex.append(rf"{sized(dz, gz.shape)} = {_d(_sym_a(l))} \odot f'(Z^{{({l})}})")
+            latex.append(_deriv_tex(act, _sym_a(l), f"Z^{{({l})}}"))
             arrays += [Array(f"{_plain_a(l)}: output of {name}", _sym_a(l), a),
                        Array(f"f′(Z{_sup(l)}) for {act}", f"f'(Z^{{({l})}})", fp, derived=True)]
             checks.append(_check(f"∂L/∂{_plain_a(l)} ⊙ f′(Z{_sup(l)}) recomputed with NumPy equals ∂L/∂Z{_sup(l)}", ga * fp, gz, dtype))
@@ -772,18 +791,22 @@ def _rule(opt: str, cfg: dict[str, Any], P: str, G: str, t: int) -> tuple[list[s
                 rf"\Delta {P} = -\eta\,\frac{{{G}}}{{\sqrt{{S}} + \epsilon}},\quad \eta = {lr},\ \epsilon = {num(cfg['eps'], 2)}"], \
             "Adagrad divides by the root of the sum of all past squared gradients: steps shrink over time."
     if opt == "adam":
-        return [rf"m \leftarrow \beta_1 m + (1-\beta_1)\,{G},\quad v \leftarrow \beta_2 v + (1-\beta_2)\,{G}\odot {G}",
-                rf"\hat m = \frac{{m}}{{1-\beta_1^{{t}}}},\ \hat v = \frac{{v}}{{1-\beta_2^{{t}}}},\quad t = {t},\ \beta_1 = {num(cfg['beta1'], 3)},\ \beta_2 = {num(cfg['beta2'], 4)}",
+        return [rf"m \leftarrow \beta_1 m + (1-\beta_1)\,{G}",
+                rf"v \leftarrow \beta_2 v + (1-\beta_2)\,{G}\odot {G}",
+                rf"\hat m = \frac{{m}}{{1-\beta_1^{{t}}}},\quad \hat v = \frac{{v}}{{1-\beta_2^{{t}}}}",
+                rf"t = {t},\ \beta_1 = {num(cfg['beta1'], 3)},\ \beta_2 = {num(cfg['beta2'], 4)},\ \epsilon = {num(cfg['eps'], 2)}",
                 rf"\Delta {P} = -\eta\,\frac{{\hat m}}{{\sqrt{{\hat v}} + \epsilon}},\quad \eta = {lr}"], \
             ("Adam keeps running averages of the gradient (m) and of its square (v), corrects them for starting at "
              "zero, and steps by their ratio: about η per weight, whatever the gradient's scale.")
     if opt == "adamax":
-        return [rf"m \leftarrow \beta_1 m + (1-\beta_1)\,{G},\quad u \leftarrow \max\big(\beta_2 u,\ |{G}| + \epsilon\big)",
+        return [rf"m \leftarrow \beta_1 m + (1-\beta_1)\,{G}",
+                rf"u \leftarrow \max\big(\beta_2 u,\ |{G}| + \epsilon\big)",
                 rf"\Delta {P} = -\frac{{\eta}}{{1-\beta_1^{{t}}}}\,\frac{{m}}{{u}},\quad \eta = {lr},\ t = {t}"], \
             "Adamax: Adam with the largest recent gradient size (u) in place of the average square."
     if opt == "adadelta":
         return [rf"V \leftarrow \rho V + (1-\rho)\,{G}\odot {G},\quad \rho = {num(cfg['rho'], 3)}",
-                rf"D = \frac{{\sqrt{{U + \epsilon}}}}{{\sqrt{{V + \epsilon}}}}\odot {G},\quad U \leftarrow \rho U + (1-\rho)\,D\odot D",
+                rf"D = \frac{{\sqrt{{U + \epsilon}}}}{{\sqrt{{V + \epsilon}}}}\odot {G}",
+                r"U \leftarrow \rho U + (1-\rho)\,D\odot D",
                 rf"\Delta {P} = -\eta\,D,\quad \eta = {lr}"], \
             "Adadelta scales each step by the ratio of past step sizes (U) to past gradient sizes (V)."
     return [rf"\Delta {P} = \mathrm{{{opt}}}({G})"], f"The {opt} rule."

@@ -27,7 +27,9 @@ LR_CHOICES = (0.001, 0.003, 0.01, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0)
 SGD_MOMENTUM_CHOICES = (0.0, 0.5, 0.9)
 BATCH_SIZE = 4
 VIEWS = ("Tables", "Heatmaps")
-PLOT_CONFIG = {"displayModeBar": False, "staticPlot": False}
+PLOT_CONFIG = {"displayModeBar": False}
+#: a formula wider than a phone scrolls sideways instead of being cut off
+KATEX_CSS = "<style>.stLatex .katex-display, .katex-display { overflow-x: auto; overflow-y: hidden; }</style>"
 
 NOTATION = """
 - A batch of **n** samples is a matrix **X** with one sample per row; **Y** holds the targets.
@@ -60,9 +62,9 @@ def _phase_strip(doc: SD.StepDoc, stage: SD.Stage) -> str:
 def _array_width(arr: SD.Array) -> int:
     """Pixel width of one matrix card: enough for its columns, capped so cards wrap on phones."""
     if not arr.is_small:
-        return 340
+        return 330
     cols = SD.as_matrix(arr.values).shape[1]
-    return int(min(520, max(170, 44 + 74 * cols)))
+    return int(min(520, max(150, 40 + 64 * cols)))
 
 
 def _frame(matrix: np.ndarray, row_start: int = 1):
@@ -95,9 +97,8 @@ def _heatmap(matrix: np.ndarray, key: str) -> None:
 
 def render_array(arr: SD.Array, view: str, key: str) -> None:
     """One matrix: its name and shape, then the whole matrix (small) or a summary (large)."""
-    tag = " · computed here from traced numbers" if arr.derived else ""
-    st.markdown(f"**{arr.label}**")
-    st.caption(f"{arr.shape_text}{tag}")
+    tag = ", computed here from traced numbers" if arr.derived else ""
+    st.markdown(f"**{arr.label}** :gray[({arr.shape_text}{tag})]")
     if arr.is_small:
         matrix = SD.as_matrix(arr.values).astype(np.float64)
         if view == "Heatmaps":
@@ -126,13 +127,14 @@ def render_step(model, x_batch, y_batch, key: str = "step") -> SD.StepDoc | None
         st.session_state[state_key] = keys[0]
     current = st.session_state[state_key]
 
-    with st.container(horizontal=True, vertical_alignment="bottom", gap="small", key=f"{key}_nav"):
+    st.html(KATEX_CSS)
+    with st.container(horizontal=True, vertical_alignment="center", gap="small", key=f"{key}_nav"):
         st.button("Back", key=f"{key}_back", icon=":material/arrow_back:", on_click=_go,
                   args=(state_key, keys, -1), disabled=current == keys[0])
-        st.selectbox("Stage", keys, key=state_key, format_func=lambda k: titles[k],
-                     label_visibility="collapsed", width=320)
         st.button("Next", key=f"{key}_next", icon=":material/arrow_forward:", icon_position="right",
                   type="primary", on_click=_go, args=(state_key, keys, 1), disabled=current == keys[-1])
+        st.selectbox("Stage", keys, key=state_key, format_func=lambda k: titles[k],
+                     label_visibility="collapsed", width=300)
     stage = doc.stage(st.session_state[state_key])
     st.markdown(_phase_strip(doc, stage))
 

@@ -111,11 +111,12 @@ def test_worked_entries_use_the_actual_numbers(tiny):
     doc = S.describe_step(*tiny)
     rec = doc.trace["layers"][0]
     worked = doc.stage("forward-1").latex[2]
-    assert worked.startswith("z^{(1)}_{11} = ")
-    assert worked.endswith(S.num(rec["z"][0, 0]))
+    assert worked.startswith(r"\begin{aligned}z^{(1)}_{11} &= ")  # two terms to a line: fits a phone
+    assert worked.endswith("&= " + S.num(rec["z"][0, 0]) + r"\end{aligned}")
     assert S.pnum(rec["input"][0, 0]) in worked and S.pnum(rec["weights"][0, 0]) in worked
     loss_line = doc.stage("loss").latex[1]
-    assert loss_line.count(r"\log") == 4 and loss_line.endswith(S.num(doc.loss))
+    assert loss_line.count(r"\log") == 4 and loss_line.endswith(S.num(doc.loss) + r"\end{aligned}")
+    assert S.worked("y", ["1", "2"], "3") == "y = 1 + 2 = 3"  # short sums stay on one line
 
 
 @pytest.mark.parametrize("opt,state", [("momentum", ["B"]), ("adam", ["m", "v"]), ("rmsprop", ["V"]),
