@@ -356,6 +356,7 @@ def trace_with_state(model: Any, x: Any, y: Any, apply: bool = False) -> dict[st
 
     With ``apply=False`` the step runs on a copy (the model is unchanged); with ``apply=True`` it is
     applied to `model` (exactly one `train` step on that batch)."""
+    model._require_compiled("trace_step")
     before = _state_by_layer(model)
     step = int(model.optimizer.t) + 1  # (a copy of a stateless optimizer does not keep its count)
     target = model if apply else model.copy()
@@ -377,8 +378,8 @@ def trace_with_state(model: Any, x: Any, y: Any, apply: bool = False) -> dict[st
 
 def describe_step(model: Any, x: Any, y: Any, apply: bool = False) -> StepDoc:
     """Trace one step of `model` on (x, y) and describe it as stages (see `stages_from_trace`)."""
+    trace = trace_with_state(model, x, y, apply=apply)  # raises first for an uncompiled model or bad data
     facts = model_facts(model)
-    trace = trace_with_state(model, x, y, apply=apply)
     return StepDoc(
         stages=stages_from_trace(trace, facts),
         trace=trace,

@@ -18,6 +18,7 @@ import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from nncore import stepdoc as SD  # noqa: E402
+from nncore.errors import NotCompiledError  # noqa: E402
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop", "adagrad", "adamax", "adadelta", "iterative")
 #: learning rates that make one step of the tiny model visible in 4 digits without blowing it up
@@ -85,7 +86,7 @@ def _heatmap(matrix: np.ndarray, key: str) -> None:
     rows, cols = matrix.shape
     limit = float(np.max(np.abs(matrix))) or 1.0
     fig = go.Figure(go.Heatmap(
-        z=matrix, x=[str(j + 1) for j in range(cols)], y=[str(i + 1) for i in range(rows)],
+        z=matrix.tolist(), x=[str(j + 1) for j in range(cols)], y=[str(i + 1) for i in range(rows)],
         text=[[f"{v:.3f}" for v in row] for row in matrix], texttemplate="%{text}",
         colorscale="RdBu_r", zmin=-limit, zmax=limit, showscale=False, xgap=1, ygap=1,
         hovertemplate="row %{y}, column %{x}: %{z:.6g}<extra></extra>",
@@ -117,7 +118,7 @@ def render_step(model, x_batch, y_batch, key: str = "step") -> SD.StepDoc | None
     selector; the model is not changed. Returns the documented step (None when it cannot be traced)."""
     try:
         doc = SD.describe_step(model, x_batch, y_batch)
-    except (ValueError, TypeError) as exc:  # not compiled, wrong shapes, …: say so, change nothing
+    except (ValueError, TypeError, NotCompiledError) as exc:  # not compiled, wrong shapes, …: say so
         st.warning(f"This step cannot be shown: {exc}")
         return None
     keys = [s.key for s in doc.stages]
@@ -134,7 +135,7 @@ def render_step(model, x_batch, y_batch, key: str = "step") -> SD.StepDoc | None
         st.button("Next", key=f"{key}_next", icon=":material/arrow_forward:", icon_position="right",
                   type="primary", on_click=_go, args=(state_key, keys, 1), disabled=current == keys[-1])
         st.selectbox("Stage", keys, key=state_key, format_func=lambda k: titles[k],
-                     label_visibility="collapsed", width=300)
+                     label_visibility="collapsed", width=260)
     stage = doc.stage(st.session_state[state_key])
     st.markdown(_phase_strip(doc, stage))
 
@@ -144,7 +145,7 @@ def render_step(model, x_batch, y_batch, key: str = "step") -> SD.StepDoc | None
         st.latex(formula)
     for check in stage.checks:
         mark = ":green[✓]" if check.ok else ":red[✗]"
-        st.caption(f"{mark} {check.text} (largest difference {check.max_diff:.1e})")
+        st.caption(f"{mark} {check.text} (largest difference {check.max_diff:.2g})")
     if stage.note:
         st.info(stage.note, icon=":material/history_edu:")
 
