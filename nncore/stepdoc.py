@@ -892,6 +892,8 @@ def _update_stage(i: int, trace, facts, dtype) -> Stage:
             checks.append(_check(f"the rule recomputed with NumPy equals Δ{plain}", expected, upd, dtype))
         checks.append(_check(f"{plain} + Δ{plain} equals the new {plain}", value.astype(np.float64) + upd.astype(np.float64), new, dtype))
     text = f"{sentence} This is step {t} of the optimizer ({opt})."
+    if len(params) > 1:
+        text += " The same rule updates the biases."
     if trace.get("loss_after") is not None and i == len(trace["layers"]) - 1:
         text += f" With all layers updated, the loss on this batch goes from {trace['loss']:.4g} to {trace['loss_after']:.4g}."
     return Stage(f"update-{l}", "Update", f"Update · {name}", text, tuple(latex), tuple(arrays), tuple(checks), layer=i)
