@@ -734,16 +734,15 @@ def _backward_stages(i: int, trace, facts, y, dtype) -> list[Stage]:
     kind = f["kind"]
     if kind == "dense":
         return [_delta_stage(i, trace, facts, y, dtype), _param_grad_stage(i, trace, facts, dtype)]
-    if i == 0:
-        return []  # nothing flows back into the input
     ga = rec.get("grad_output")
-    back = trace["layers"][i - 1].get("grad_output")
+    back = trace["layers"][i - 1].get("grad_output") if i > 0 else None  # nothing flows back into X
+    da_out, da_in = _d(_sym_a(l)), _d(_sym_a(i))
+    if kind == "other":
+        return _other_backward_stage(i, trace, facts, ga, back)
     if ga is None or back is None:
         return []
-    da_out, da_in = _d(_sym_a(l)), _d(_sym_a(i))
     if kind == "dropout":
         rate = f["rate"]
-        x, out = rec["input"], rec["output"]
         mask, guessed = _dropout_mask(i, trace, rate)
         latex = [rf"{sized(da_in, back.shape)} = {sized(da_out, ga.shape)} \odot \frac{{M}}{{1 - r}}"]
         arrays = [Array(f"∂L/∂{_plain_a(l)}", da_out, ga), Array("M: the same mask as forward", "M", mask, derived=guessed),
@@ -756,16 +755,33 @@ def _backward_stages(i: int, trace, facts, y, dtype) -> list[Stage]:
         arrays = [Array(f"∂L/∂{_plain_a(l)}", da_out, ga), Array(f"∂L/∂{_plain_a(i)}", da_in, back)]
         text = f"{name} hands the error back in the shape of its input."
         return [Stage(f"backward-{l}", "Backward", f"Backward · {name}", text, tuple(latex), tuple(arrays), layer=i)]
-    arrays = [Array(f"∂L/∂{_plain_a(l)}", da_out, ga)]
+    return []
+
+
+def _other_backward_stage(i: int, trace, facts, ga, back) -> list[Stage]:
+    """A layer type without a written formula (convolution, pooling, …): its gradients, summarised."""
+    rec, name, f = trace["layers"][i], trace["names"][i], facts["layers"][i]
+    l = i + 1
+    da_out, da_in = _d(_sym_a(l)), _d(_sym_a(i))
+    arrays, latex = [], []
+    if ga is not None:
+        arrays.append(Array(f"∂L/∂{_plain_a(l)}", da_out, ga))
     if "grad_z" in rec:
         arrays.append(Array(f"∂L/∂Z{_sup(l)}", _d(f"Z^{{({l})}}"), rec["grad_z"]))
     for p in ("weights", "biases"):
         if f"grad_{p}" in rec:
-            arrays.append(Array(f"∂L/∂{p} of {name}", _d(f"{p[0].upper()}^{{({l})}}"), rec[f"grad_{p}"]))
-    arrays.append(Array(f"∂L/∂{_plain_a(i)}", da_in, back))
-    latex = [rf"{sized(da_out, ga.shape)}\;\xrightarrow{{\text{{{name}}}}}\;{sized(da_in, back.shape)}"]
+            sym = _d(f"{p[0].upper()}^{{({l})}}")
+            arrays.append(Array(f"∂L/∂{p} of {name}", sym, rec[f"grad_{p}"]))
+            latex.append(rf"{sized(sym, rec[f'grad_{p}'].shape)}\quad\text{{(summarised below)}}")
+    if back is not None:
+        arrays.append(Array(f"∂L/∂{_plain_a(i)}", da_in, back))
+        if ga is not None:
+            latex.insert(0, rf"{sized(da_out, ga.shape)}\;\xrightarrow{{\text{{{name}}}}}\;{sized(da_in, back.shape)}")
+    if not arrays:
+        return []
     text = f"{name} ({f['type']}): its gradients, summarised (the page shows no formula for this layer type)."
-    return [Stage(f"backward-{l}", "Backward", f"Backward · {name}", text, tuple(latex), tuple(arrays), layer=i)]
+    return [Stage(f"backward-{l}", "Backward", f"Backward · {name}", text, tuple(latex or [rf"\text{{{name}}}"]),
+                  tuple(arrays), layer=i)]
 
 
 # -- update --------------------------------------------------------------------------------------

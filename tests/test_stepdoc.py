@@ -223,3 +223,56 @@ def test_pick_batch_balances_classes_and_rejects_bad_sizes():
         S.pick_batch(y, 0)
     with pytest.raises(ValueError, match="dataset must be one of"):
         S.tiny_points("mnist")
+
+
+class ChannelScale(__import__("nncore").Layer):
+    """A stand-in for the coming Conv2d: 4-D weights (C, 1, 1, 1) that scale each channel."""
+
+    label = "Scale"
+
+    def __init__(self, input_shape=None, activation=None):
+        super().__init__(input_shape, activation)
+
+    def init_params(self, rng, dtype):
+        return {"weights": rng.uniform(0.5, 1.5, size=(self.input_shape[0], 1, 1, 1))}
+
+    def forward_z(self, x, training):
+        self._x = x
+        return self.apply_z(x)
+
+    def apply_z(self, x):
+        return x * self.params["weights"].reshape(1, -1, 1, 1)
+
+    def backward_z(self, grad_z, need_input_grad=True):
+        self.grads["weights"][...] = np.sum(grad_z * self._x, axis=(0, 2, 3)).reshape(self.grads["weights"].shape)
+        return grad_z * self.params["weights"].reshape(1, -1, 1, 1) if need_input_grad else None
+
+    def get_config(self):
+        return {"input_shape": list(self.input_shape), "activation": self.activation_name}
+
+
+def test_other_layer_types_get_summaries_not_formulas():
+    rng = np.random.default_rng(2)
+    m = NN(seed=0, dtype="float64")
+    m.add(ChannelScale(input_shape=(2, 3, 3), activation="relu"))
+    m.add(Flatten())
+    m.add(FFL(neurons=3, activation="softmax"))
+    m.compile_model(lr=0.1, opt="adam", loss="cse")
+    doc = S.describe_step(m, rng.normal(size=(4, 2, 3, 3)), np.array([0, 1, 2, 0]))
+    keys = [s.key for s in doc.stages]
+    assert keys == ["batch", "forward-1", "forward-2", "forward-3", "loss", "backward-3-delta", "backward-3-params",
+                    "backward-2", "backward-1", "update-1", "update-3"]
+    conv = doc.stage("forward-1")
+    assert "not its formula" in conv.text and r"\xrightarrow{\text{Scale 1}}" in conv.latex[0]
+    w = _arrays(conv)["W^{(1)}"]
+    assert w.shape == (2, 1, 1, 1) and not S.is_small(w)  # 4-D: summarised
+    assert r"\underset{(4\times 2\times 3\times 3)}{X}" in conv.latex[0]
+    flat = _arrays(doc.stage("backward-2"))
+    np.testing.assert_array_equal(flat[S._d("A^{(1)}")], doc.trace["layers"][0]["grad_output"])
+    back = doc.stage("backward-1")  # the first layer: its parameter gradients, nothing flows into X
+    np.testing.assert_array_equal(_arrays(back)[S._d("W^{(1)}")], doc.trace["layers"][0]["grad_weights"])
+    assert S._d("X") not in _arrays(back) and "summarised below" in back.latex[0]
+    update = doc.stage("update-1")
+    assert r"(2\times 1\times 1\times 1)}{W^{(1)}_{\text{new}}}" in " ".join(update.latex)
+    assert all(c.ok for c in update.checks) and len(update.checks) == 2
+    np.testing.assert_array_equal(_arrays(update)[r"\Delta W^{(1)}"], doc.trace["layers"][0]["update_weights"])
