@@ -31,10 +31,10 @@ CORNER = 4
 PHASES = ("Batch", "Forward", "Loss", "Backward", "Update")
 
 ORIGINAL_DERIVATIVES_NOTE = (
-    "The original from-scratch design (Q-viper's “Writing a Deep Neural Network from Scratch”) took "
-    "the derivative from the layer's output a: for ReLU it returned a itself (max(0, a)) instead of "
-    "the step 1[z > 0], and for sigmoid it applied the sigmoid again, σ(a)(1 − σ(a)) instead of "
-    "a(1 − a). The derivatives here are the correct ones (nncore's tests check them against finite "
+    "The original from-scratch design (the FFL layer of Q-viper's “… from Scratch on Python” series) "
+    "took the derivative from the layer's output a: for ReLU it returned a itself (max(0, a)) instead "
+    "of the step 1[z > 0], and for sigmoid it applied the sigmoid to a again, σ(a)(1 − σ(a)) instead "
+    "of a(1 − a). The derivatives here are the correct ones (nncore's tests check them against finite "
     "differences)."
 )
 
