@@ -262,8 +262,8 @@ def _deriv_tex(name: str, a: str, z: str) -> str:
     return {
         "tanh": rf"f'({z}) = 1 - {a}\odot {a}",
         "sigmoid": rf"f'({z}) = {a}\odot(1 - {a})",
-        "relu": rf"f'({z}) = \mathbb{{1}}[{z} > 0]",
-        "leaky_relu": rf"f'({z}) = \mathbb{{1}}[{z} > 0] + 0.01\,\mathbb{{1}}[{z} \le 0]",
+        "relu": rf"f'({z}) = \mathbf{{1}}[{z} > 0]",
+        "leaky_relu": rf"f'({z}) = \mathbf{{1}}[{z} > 0] + 0.01\,\mathbf{{1}}[{z} \le 0]",
         "linear": rf"f'({z}) = 1",
     }.get(name, rf"f'({z})")
 

@@ -171,7 +171,7 @@ def test_render_step_summarises_a_larger_model():
     assert "min " in captions and "the top-left 4×4 entries" in captions
     assert ":red[✗]" not in captions  # float32 checks hold within float32 rounding
     at.selectbox(key="big_stage").set_value("backward-2-delta").run()
-    assert r"\mathbb{1}[Z^{(2)} > 0]" in _latex(at) and "original" in at.info[0].value
+    assert r"\mathbf{1}[Z^{(2)} > 0]" in _latex(at) and "original" in at.info[0].value
 
 
 def test_render_step_explains_a_model_it_cannot_trace():

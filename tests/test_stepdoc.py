@@ -160,7 +160,7 @@ def test_a_wrong_derivative_would_fail_its_check(tiny):
 
 
 def test_relu_and_sigmoid_stages_carry_the_note_on_the_original_derivatives():
-    for hidden, deriv in (("relu", r"\mathbb{1}[Z^{(1)} > 0]"), ("sigmoid", r"A^{(1)}\odot(1 - A^{(1)})")):
+    for hidden, deriv in (("relu", r"\mathbf{1}[Z^{(1)} > 0]"), ("sigmoid", r"A^{(1)}\odot(1 - A^{(1)})")):
         doc = S.describe_step(*S.tiny_setup(hidden=hidden))
         stage = doc.stage("backward-1-delta")
         assert deriv in " ".join(stage.latex)
