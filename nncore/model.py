@@ -811,7 +811,7 @@ class NN:
         clone = NN.from_config(self.get_config())
         clone.rng.bit_generator.state = self.rng.bit_generator.state
         clone.set_weights(self.get_weights())
-        if self.compiled and self.optimizer.state:
+        if self.compiled:
             clone.optimizer.load_state_dict(self.optimizer.state_dict())
         clone.epoch = self.epoch
         clone.history = {k: list(v) for k, v in self.history.items()}
