@@ -50,6 +50,8 @@ Extent = tuple[float, float, float, float]  # (xmin, xmax, ymin, ymax)
 #: The Playground's diverging palette: -1 orange, 0 light grey, +1 blue.
 PLAYGROUND_COLOURS = ("#f59322", "#e8eaeb", "#0877bd")
 
+#: activations whose outputs lie in [-1, 1]: drawn on a fixed scale
+BOUNDED_ACTIVATIONS = ("tanh", "sigmoid")
 MAX_RESOLUTION = 1000  # grid side; 10^6 points is already ~100 MB of activations for wide layers
 
 
@@ -209,6 +211,14 @@ class LayerGrids:
     def units(self) -> int:
         return int(self.values.shape[0])
 
+    def colour_limits(self) -> np.ndarray:
+        """A colour limit L per unit (units,) for a [-L, L] scale: 1 for the bounded activations
+        (tanh, sigmoid, as the Playground draws them), else the unit's largest |value| (1 when 0)."""
+        if self.activation in BOUNDED_ACTIVATIONS:
+            return np.ones(self.units, dtype=np.float32)
+        peak = np.nan_to_num(np.abs(self.values), nan=0.0).reshape(self.units, -1).max(axis=1)
+        return np.where(peak > 0, peak, 1.0).astype(np.float32)
+
     def unit_title(self, unit: int) -> str:
         """E.g. "Dense 1 · unit 3" (units counted from 1, as people count)."""
         return f"{self.name} · unit {unit + 1}"
@@ -291,15 +301,17 @@ def _hex_rgb(colour: str) -> np.ndarray:
     return np.array([int(c[i : i + 2], 16) for i in (0, 2, 4)], dtype=np.float32)
 
 
-def diverging_rgb(
-    values: np.ndarray, low: float = -1.0, high: float = 1.0, colours: Sequence[str] = PLAYGROUND_COLOURS
-) -> np.ndarray:
+def diverging_rgb(values: np.ndarray, low: Any = -1.0, high: Any = 1.0, colours: Sequence[str] = PLAYGROUND_COLOURS) -> np.ndarray:
     """Values (...) → uint8 RGB (..., 3) on a three-colour diverging scale: ``low`` → colours[0],
-    the midpoint → colours[1], ``high`` → colours[2], clamped; NaN → the middle colour."""
-    if not high > low:
-        raise ValueError(f"diverging_rgb needs high > low; got low={low!r}, high={high!r}.")
+    the midpoint → colours[1], ``high`` → colours[2], clamped; NaN → the middle colour.
+    ``low``/``high`` are numbers or arrays that broadcast against ``values`` (e.g. (units, 1, 1))."""
+    lo = np.asarray(low, dtype=np.float32)
+    hi = np.asarray(high, dtype=np.float32)
+    if not np.all(hi > lo):
+        raise ValueError(f"diverging_rgb needs high > low everywhere; got low={low!r}, high={high!r}.")
     v = np.asarray(values, dtype=np.float32)
-    t = np.clip((np.nan_to_num(v, nan=(low + high) / 2) - low) / (high - low) * 2.0 - 1.0, -1.0, 1.0)[..., None]
+    v = np.where(np.isnan(v), (lo + hi) / 2, v)
+    t = np.clip((v - lo) / (hi - lo) * 2.0 - 1.0, -1.0, 1.0)[..., None]
     c_low, c_mid, c_high = (_hex_rgb(c) for c in colours)
     rgb = np.where(t < 0, c_mid + (c_low - c_mid) * -t, c_mid + (c_high - c_mid) * t)
     return np.rint(rgb).astype(np.uint8)

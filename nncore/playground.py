@@ -12,6 +12,7 @@ The defaults were chosen so that a 2-layer 8-8 tanh network reaches >= 95 % test
 from __future__ import annotations
 
 import numbers
+import time
 from typing import Any, Sequence
 
 import numpy as np
@@ -27,6 +28,7 @@ __all__ = [
     "playground_model",
     "parse_hidden",
     "epochs_to_learn",
+    "Pace",
 ]
 
 #: Input features of the default setup (what spiral needs to be learnt by 8-8 tanh units).
@@ -103,3 +105,56 @@ def epochs_to_learn(model: Any, dataset: Any, max_epochs: int = 300, batch_size:
         if model.evaluate(dataset.x_test, dataset.y_test)[metric] >= target:
             return epoch
     return None
+
+
+class Pace:
+    """A training callback that holds training to at most ``epochs_per_second`` (None: full speed),
+    so that a small 2-D problem, which nncore learns in a fraction of a second, can be watched.
+
+    It sleeps after a batch when training runs ahead of the pace; a pause or a slow spell is not
+    caught up afterwards (the schedule restarts when training falls more than ``slack`` seconds
+    behind). ``epochs_per_second`` may be changed at any time (from another thread too)."""
+
+    def __init__(self, epochs_per_second: float | None = None, slack: float = 0.25,
+                 clock: Any = time.monotonic, sleep: Any = time.sleep):
+        self.epochs_per_second = _pace_value(epochs_per_second)
+        self.slack = float(slack)
+        self._clock, self._sleep = clock, sleep
+        self.reset()
+
+    @property
+    def epochs_per_second(self) -> float | None:
+        return self._rate
+
+    @epochs_per_second.setter
+    def epochs_per_second(self, value: float | None) -> None:
+        self._rate = _pace_value(value)
+
+    def reset(self) -> None:
+        self._start: float | None = None
+        self._epochs = 0.0  # epochs' worth of batches since _start
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.reset()
+
+    def on_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        rate = self.epochs_per_second
+        now = self._clock()
+        if rate is None or self._start is None:
+            self._start, self._epochs = now, 0.0
+            return
+        batches = (logs or {}).get("batches") or 1
+        self._epochs += 1.0 / float(batches)
+        due = self._start + self._epochs / rate
+        if due > now:
+            self._sleep(due - now)
+        elif now - due > self.slack:
+            self._start, self._epochs = now, 0.0
+
+
+def _pace_value(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not value > 0:
+        raise ValueError(f"epochs_per_second must be a positive number or None (full speed); got {value!r}.")
+    return float(value)
