@@ -473,10 +473,10 @@ def main() -> None:
     sync(s, _settings())
     _sidebar(locked=s.training)
     st.title("Playground", anchor=False)
+    _controls(s)
     if s.error:
         st.error(s.error, icon=":material/error:")
         return
-    _controls(s)
     run = s.run
     run_every = REFRESH_SECONDS if run is not None and run.state in (RUNNING, STOPPING) else None
 
