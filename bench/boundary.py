@@ -57,7 +57,7 @@ def view_pieces():
     def boundary_json(model, ds, extent):
         grid = B.decision_grid(model, extent, page.GRID_RESOLUTION)
         preds = {"train": B.point_predictions(model, ds.x), "test": B.point_predictions(model, ds.x_test)}
-        spec = page.boundary_spec(grid, ds, preds, discrete=False, value_range=B.value_range(ds), live=True)
+        spec = page.boundary_spec(grid, ds, preds, discrete=False, value_range=B.value_range(ds))
         return pio.to_json(spec, validate=False)
 
     def thumbnails(model, ds, extent):

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 
@@ -44,7 +43,6 @@ TEST_LOSS_COLOUR = "#0d9488"
 BOUNDARY_HEIGHT = 480
 CURVES_HEIGHT = 210
 THUMB_PX = 54
-PLOT_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
 # Redrawn twice a second: no fading or sliding while an element is recomputed.
 STILL_CSS = """<style>
 [data-testid="stElementContainer"][data-stale="true"] { opacity: 1 !important; }
@@ -104,7 +102,7 @@ def _points_customdata(dataset: Any, x: np.ndarray, y: np.ndarray, values: np.nd
 
 
 def boundary_spec(grid: B.BoundaryGrid, dataset: Any, predictions: dict[str, tuple], *, discrete: bool,
-                  value_range: tuple[float, float], live: bool) -> dict:
+                  value_range: tuple[float, float]) -> dict:
     """The heatmap of ``grid`` with the train and test points on top, as a plotly figure dict.
     ``predictions``: split name ("train"/"test") → (values, predicted class ids or None)."""
     lo, hi = value_range
@@ -131,7 +129,6 @@ def boundary_spec(grid: B.BoundaryGrid, dataset: Any, predictions: dict[str, tup
                     "x": x[rows, 0].round(3), "y": x[rows, 1].round(3),
                     "customdata": [custom[r] for r in rows], "hovertemplate": template + f"<extra>{split}</extra>",
                     "marker": {**marker, "color": colour}, "name": f"{split} {dataset.class_names[cls]}",
-                    "legendgroup": split,
                 })
         else:
             colour_values = np.asarray(y, dtype=np.float64).reshape(-1)
@@ -149,9 +146,10 @@ def boundary_spec(grid: B.BoundaryGrid, dataset: Any, predictions: dict[str, tup
                   "nticks": 7, "title": {"text": "x1", "standoff": 2}},
         "yaxis": {"range": [ymin, ymax], "scaleanchor": "x", "constrain": "domain", "constraintoward": "top",
                   "showgrid": False, "zeroline": False, "nticks": 7, "title": {"text": "x2", "standoff": 2}},
-        "legend": {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "font": {"size": 11}},
+        "legend": {"orientation": "h", "x": 0, "y": 1.01, "yanchor": "bottom", "font": {"size": 11},
+                   "bgcolor": "rgba(0,0,0,0)", "itemwidth": 30},
         "plot_bgcolor": "white", "paper_bgcolor": "white", "hovermode": "closest",
-        "uirevision": "playground" if live else None,
+        "uirevision": "playground",  # keeps the user's zoom across redraws
     }
     return {"data": data, "layout": layout}
 
@@ -204,13 +202,11 @@ def thumbnails_html(units: B.NeuronGrids, features: tuple[list[str], np.ndarray]
     return THUMB_CSS + "".join(rows)
 
 
-def _chart(spec: dict, key: str, height: int, label: str, live: bool) -> None:
-    """One place that puts a figure dict on the page: while live, a chart that plotly.js updates in
-    place (no blank frame between redraws); otherwise st.plotly_chart."""
-    if live:
-        C.live_plotly_chart(spec, key=key, height=height, label=label)
-    else:
-        st.plotly_chart(go.Figure(spec), config=PLOT_CONFIG, width="stretch")
+def _chart(spec: dict, key: str, height: int, label: str) -> None:
+    """One place that puts a figure dict on the page: a chart that plotly.js updates in place
+    (pages.common.live_plotly_chart), so redraws while training show no blank frame, and starting
+    or stopping a run does not swap the chart for another kind."""
+    C.live_plotly_chart(spec, key=key, height=height, label=label)
 
 
 def _summary(model: Any, dataset: Any) -> str:
@@ -232,8 +228,8 @@ def _summary(model: Any, dataset: Any) -> str:
 # ----------------------------------------------------------------------------------------------
 def render_playground_view(model: Any, dataset: Any, *, live: bool) -> None:
     """Draw the Playground view of ``model`` (an nncore NN taking raw (x1, x2) points) on a 2-D
-    ``dataset``. ``live``: the view is being redrawn while the model trains (keeps the user's zoom,
-    no fading between redraws)."""
+    ``dataset``. ``live``: the view is being redrawn while the model trains (no fading while an
+    element is recomputed). Charts update in place and keep the user's zoom either way."""
     if dataset.x.ndim != 2 or dataset.x.shape[1] != 2:
         st.info(f"The Playground view shows data with two inputs (x1, x2); {dataset.name!r} has samples of "
                 f"shape {tuple(dataset.x.shape[1:])}.", icon=":material/info:")
@@ -259,8 +255,8 @@ def render_playground_view(model: Any, dataset: Any, *, live: bool) -> None:
         top.caption(_summary(model, dataset))
         what = ("the network's output: orange −1, blue +1, pale where it is unsure"
                 if dataset.kind == "classification" else "the network's predicted value (orange low, blue high)")
-        spec = boundary_spec(grid, dataset, predictions, discrete=discrete, value_range=B.value_range(dataset), live=live)
-        _chart(spec, key="playground_boundary", height=BOUNDARY_HEIGHT, label="Decision boundary", live=live)
+        spec = boundary_spec(grid, dataset, predictions, discrete=discrete, value_range=B.value_range(dataset))
+        _chart(spec, key="playground_boundary", height=BOUNDARY_HEIGHT, label="Decision boundary")
         st.caption(f"Background: {what}, on a {GRID_RESOLUTION} × {GRID_RESOLUTION} grid. Test points have a dark "
                    "outline. Hover a point for its features, label and prediction.")
     with right:
@@ -272,7 +268,7 @@ def render_playground_view(model: Any, dataset: Any, *, live: bool) -> None:
             st.caption("This network has no hidden layer: the output reads the input features directly.")
             st.html(thumbnails_html(units, features))
         st.markdown("**Loss**")
-        _chart(loss_spec(model.history), key="playground_loss", height=CURVES_HEIGHT, label="Loss curves", live=live)
+        _chart(loss_spec(model.history), key="playground_loss", height=CURVES_HEIGHT, label="Loss curves")
 
 
 # ----------------------------------------------------------------------------------------------

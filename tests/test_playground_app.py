@@ -31,10 +31,6 @@ def arr(value) -> np.ndarray:
     return np.asarray(value)
 
 
-def plotly_specs(at) -> list[dict]:
-    return [json.loads(e.proto.spec) for e in at.get("plotly_chart")]
-
-
 def live_specs(at) -> list[dict]:
     return [json.loads(e.proto.json_args)["figure"] for e in at.get("component_instance")
             if e.proto.component_name.endswith("plotly_live")]
@@ -46,7 +42,7 @@ def thumbnails(at) -> str:
 
 def test_untrained_view_renders_heatmap_points_and_neurons(app):
     assert not app.exception
-    boundary = plotly_specs(app)[0]
+    boundary = live_specs(app)[0]
     heat = boundary["data"][0]
     assert heat["type"] == "heatmap" and arr(heat["z"]).shape == (100, 100)
     assert arr(heat["x"])[0] == -6 and arr(heat["x"])[-1] == 6  # the Playground's square
@@ -65,7 +61,7 @@ def test_untrained_view_renders_heatmap_points_and_neurons(app):
 
 def test_discretize_gives_two_colours(app):
     app.toggle(key="playground_discretize").set_value(True).run()
-    z = arr(plotly_specs(app)[0]["data"][0]["z"])
+    z = arr(live_specs(app)[0]["data"][0]["z"])
     assert set(np.unique(z)) <= {-1.0, 1.0}
 
 
@@ -98,7 +94,7 @@ def test_step_trains_one_epoch_and_the_loss_curve_appears(app):
     app.button(key="pg_step").click().run()
     s = app.session_state["playground"]
     assert s.model.epoch == 1
-    loss = plotly_specs(app)[1]
+    loss = live_specs(app)[1]
     assert [d["name"] for d in loss["data"]] == ["train loss", "test loss"]
     assert arr(loss["data"][0]["x"]).tolist() == [1]
     assert "Epoch 1" in " ".join(c.value for c in app.caption)
@@ -107,7 +103,7 @@ def test_step_trains_one_epoch_and_the_loss_curve_appears(app):
 def test_regression_set_colours_points_by_target(app):
     app.selectbox(key="pg_dataset").set_value("reg-gauss").run()
     assert not app.exception
-    boundary = plotly_specs(app)[0]
+    boundary = live_specs(app)[0]
     assert [d["name"] for d in boundary["data"][1:]] == ["train", "test"]
     assert "target = " in boundary["data"][1]["hovertemplate"]
     assert app.session_state["playground"].model.loss.name == "mse"
