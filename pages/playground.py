@@ -38,6 +38,7 @@ ABANDON_SECONDS = 300.0  # a run nobody watches (closed tab) stops itself
 ORANGE, MIDDLE, BLUE = B.PLAYGROUND_COLOURS
 COLORSCALE = [[0.0, ORANGE], [0.5, MIDDLE], [1.0, BLUE]]
 TEST_OUTLINE = "#111827"
+TRAIN_OUTLINE_REGRESSION = "#9ca3af"
 TRAIN_LOSS_COLOUR = "#374151"
 TEST_LOSS_COLOUR = "#0d9488"
 BOUNDARY_HEIGHT = 480
@@ -120,7 +121,9 @@ def boundary_spec(grid: B.BoundaryGrid, dataset: Any, predictions: dict[str, tup
     for split, x, y, outline, width in splits:
         values, predicted = predictions[split]
         custom, template = _points_customdata(dataset, x, y, values, predicted)
-        marker = {"size": 7, "line": {"color": outline, "width": width}}
+        if not classification and split == "train":  # pale middle values would vanish in a white ring
+            outline, width = TRAIN_OUTLINE_REGRESSION, 0.7
+        marker = {"size": 7 if len(dataset.x) <= 600 else 5, "line": {"color": outline, "width": width}}
         if classification and dataset.n_classes == 2:
             for cls, colour in ((0, ORANGE), (1, BLUE)):
                 rows = np.flatnonzero(np.asarray(y) == cls)
