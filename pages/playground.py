@@ -349,11 +349,14 @@ def _settings() -> dict[str, Any]:
 
 
 def sync(s: PlaygroundState, cfg: dict[str, Any], rebuild: bool = False) -> None:
-    """Make the dataset and the (untrained) model follow the settings; never while training."""
+    """Make the dataset and the model follow the settings: a new learning rate applies at once (from
+    the next batch while training, weights kept); other changes build a new model, never while training."""
+    if s.model is not None and s.model.lr != cfg["lr"]:
+        s.model.set_hyperparameters(lr=cfg["lr"])
     if s.training:
         return
     data_key = (cfg["name"], cfg["noise"], cfg["seed"], cfg["features"])
-    model_key = (*data_key, cfg["hidden"], cfg["activation"], cfg["optimizer"], cfg["lr"])
+    model_key = (*data_key, cfg["hidden"], cfg["activation"], cfg["optimizer"])
     try:
         if data_key != s.data_key:
             s.dataset = datasets.get(cfg["name"], noise=cfg["noise"], seed=cfg["seed"], features=cfg["features"])
@@ -439,7 +442,8 @@ def _sidebar(locked: bool) -> None:
                       help="Neurons per hidden layer, separated by commas, e.g. 8,8 or 4,4,2.")
         st.selectbox("Activation", ACTIVATIONS, key="pg_activation", disabled=locked)
         st.selectbox("Optimizer", OPTIMIZERS, key="pg_optimizer", disabled=locked)
-        st.select_slider("Learning rate", LR_CHOICES, key="pg_lr", disabled=locked)
+        st.select_slider("Learning rate", LR_CHOICES, key="pg_lr",
+                         help="Can be changed while training: applies from the next batch.")
         st.select_slider("Batch size", BATCH_CHOICES, key="pg_batch", disabled=locked)
         st.number_input("Epochs per Start", 1, 100_000, step=100, key="pg_epochs", disabled=locked)
         st.selectbox("Speed", list(SPEEDS), key="pg_speed", on_change=_speed_changed,

@@ -85,8 +85,14 @@ def test_pick_spiral_train_live_pause_and_stop(app):
     heat = live[0]["data"][0]
     assert heat["type"] == "heatmap" and arr(heat["z"]).shape == (100, 100)
     assert thumbnails(app).count("<img") == 20
+    model = s.model
+    app.select_slider(key="pg_lr").set_value(0.03).run()  # steerable while training: same model
+    assert s.model is model and s.run.state == "paused" and not app.select_slider(key="pg_lr").disabled
     app.button(key="pg_stop").click().run()
+    s.run.join(60)
     assert s.run.state == "stopped" and not s.run.active
+    assert model.lr == 0.03  # applied when the run ended at the latest
+    app.run()
     assert not app.selectbox(key="pg_dataset").disabled
 
 
