@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Mapping, TypeVar
 
+import numpy as np
+
 T = TypeVar("T")
 
 
@@ -14,14 +16,17 @@ def lookup(kind: str, name: object, table: Mapping[str, T]) -> T:
     if isinstance(key, str) and key.lower() in table:
         return table[key.lower()]
     valid = ", ".join(repr(k) for k in table)
-    raise ValueError(f"Unknown {kind} {name!r}. Valid {kind}s are: {valid}.")
+    kinds = kind + ("es" if kind.endswith("s") else "s")
+    raise ValueError(f"Unknown {kind} {name!r}. Valid {kinds} are: {valid}.")
 
 
 def positive(name: str, value: float, allow_zero: bool = False) -> float:
     """`value` as a finite float > 0 (≥ 0 with allow_zero), else ValueError naming `name`."""
     try:
+        if isinstance(value, (bool, np.bool_)):  # True is not a learning rate
+            raise TypeError
         v = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{name} must be a number; got {value!r}.") from None
     if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
         bound = "≥ 0" if allow_zero else "> 0"

@@ -90,17 +90,17 @@ def _corrupt(doc, path, value):
         (["layers", 0, "config", "neurons"], 13, r"layers\[0\].params.weights.shape: expected \[6, 13\]"),
         (["layers", 0, "config", "neurons"], -1, r"layers\[0\].config: neurons must be a positive integer"),
         (["layers", 0, "config", "activation"], "swish", r"layers\[0\].config: Unknown activation 'swish'"),
-        (["layers", 0, "params", "weights", "data"], "!!notbase64", r"layers\[0\].params.weights.data: is not valid base64"),
-        (["layers", 0, "params", "weights", "data"], base64.b64encode(b"\0" * 12).decode(), r"layers\[0\].params.weights.data: holds 12 bytes.*truncated"),
+        (["layers", 0, "params", "weights", "data"], "!" * 384, r"layers\[0\].params.weights.data: is not valid base64"),
+        (["layers", 0, "params", "weights", "data"], base64.b64encode(b"\0" * 12).decode(), r"layers\[0\].params.weights.data: holds 16 base64 characters.*needs 384 \(288 bytes\); truncated"),
         (["layers", 0, "params", "weights", "dtype"], "object", r"layers\[0\].params.weights.dtype: must be 'float32' or 'float64'"),
         (["layers", 0, "params", "weights"], KeyError, r"layers\[0\].params: expected arrays"),
-        (["layers", 0, "config", "input_shape"], 100000000, r"layers\[0\]: the model would have more than"),
+        (["layers", 0, "config", "input_shape"], 100000000, r"layers\[0\]: the model would have 1,200,000,012 parameters, more than the limit"),
         (["layers", 1, "config", "rate"], 1.5, r"layers\[1\].config: Dropout rate must be in"),
-        (["compile", "optimizer", "name"], "nadam", "compile: Unknown optimizer 'nadam'"),
-        (["compile", "loss"], "hinge", "compile: Unknown loss 'hinge'"),
+        (["compile", "optimizer", "name"], "nadam", "compile.optimizer.name: unknown optimizer 'nadam'; expected one of .*'adam'"),
+        (["compile", "loss"], "hinge", r"compile.loss: unknown loss 'hinge'; expected one of \['cse', 'mse'\]"),
         (["optimizer_state", "buffers", "exp_avg/(1-beta1)", "shape"], [3], r"optimizer_state.buffers.exp_avg/\(1-beta1\).shape: expected"),
-        (["epoch"], -2, "epoch: must be a non-negative integer"),
-        (["history", "loss"], [1.0, "x"], "history.loss: expected finite numbers"),
+        (["epoch"], -2, "epoch: expected an integer from 0 to 1,000,000,000,000, got -2"),
+        (["history", "loss"], [1.0, "x"], r"history.loss\[1\]: expected a finite number ≥ 0, got a string \('x'\)"),
     ],
 )
 def test_malformed_fields_are_named(path, value, message):
@@ -145,10 +145,13 @@ def test_truncated_real_file(tmp_path):
 def test_oversized_file_is_refused(monkeypatch):
     import nncore.io
 
-    monkeypatch.setattr(nncore.io, "MAX_FILE_BYTES", 1000)
     m, _, _ = trained()
+    text = m.to_json()
+    monkeypatch.setattr(nncore.io, "MAX_FILE_BYTES", 1000)
     with pytest.raises(ModelFileError, match="more than the limit"):
-        load_model(m.to_json().encode())
+        load_model(text.encode())
+    with pytest.raises(ValueError, match="Cannot save the model: the file would be .* bytes, more than the limit of 1,000"):
+        m.to_json()
 
 
 def test_missing_path():
