@@ -50,7 +50,8 @@ writes loads again.
   real runs, and 1e30 leaves float32 eight orders of magnitude for the next ``v·β + g²``.
   ``t`` (steps taken) is an integer in [0, 1e12]; t = 0 exactly when there are no buffers.
 - **Hyper-parameters: 0 < lr ≤ 1e3** (no update rule here is useful above ~10), layer ``l2`` ≤ 1e3,
-  ``eps`` ≥ 1e-30 (smaller values become 0 in float32 and turn a 0/0 into NaN).
+  1e-30 ≤ ``eps`` ≤ 1e3 (smaller values become 0 in float32 and turn a 0/0 into NaN; the usual
+  values are 1e-10 to 1e-6).
 - **History: ``epoch`` equals the number of recorded epochs**, numbered 1, 2, …; all lists of one
   history have the same length; losses are finite and ≥ 0, accuracies in [0, 1], mae ≥ 0, r2 ≤ 1,
   seconds ≥ 0, learning rates > 0; batch steps are numbered 1, 2, … and their epochs never decrease.
@@ -91,6 +92,7 @@ MAX_L2 = 1e3
 #: no update rule here is useful above ~10; larger rates only overflow (compile_model accepts them, files do not)
 MAX_LEARNING_RATE = 1e3
 MIN_EPS = 1e-30
+MAX_EPS = 1e3
 #: optimizer buffers that hold accumulated squares (non-negative, bounded by MAX_SQUARE_MAGNITUDE)
 SQUARE_BUFFERS = ("square_avg", "sum", "exp_avg_sq/(1-beta2)", "acc_delta")
 #: optimizer buffers of the gradient's own scale (bounded by MAX_MOMENT_MAGNITUDE)
@@ -386,8 +388,9 @@ def _check_optimizer(opt: _optimizers.Optimizer, field: str) -> None:
     if not opt.lr <= MAX_LEARNING_RATE:
         raise _fail(f"{field}.lr", f"is {opt.lr:g}; the learning rate must be at most {MAX_LEARNING_RATE:g}.")
     eps = getattr(opt, "eps", None)
-    if eps is not None and not eps >= MIN_EPS:
-        raise _fail(f"{field}.eps", f"is {eps:g}; eps must be at least {MIN_EPS:g} (smaller values are 0 in float32).")
+    if eps is not None and not MIN_EPS <= eps <= MAX_EPS:
+        raise _fail(f"{field}.eps", f"is {eps:g}; eps must be from {MIN_EPS:g} to {MAX_EPS:g} (outside, float32 turns "
+                                     "it into 0 or makes the update's ratios overflow).")
 
 
 def _check_l2(layer: Any, field: str) -> None:
@@ -457,9 +460,13 @@ def _lists(h: Any, field: str, keys: Iterable[str], counters: tuple[str, ...]) -
             continue
         values = _count_list(h[k], f"{field}.{k}") if k in counters else _number_list(h[k], f"{field}.{k}", k)
         if len(values) != n:
-            raise _fail(f"{field}.{k}", f"has {len(values)} entries but {field}.epoch has {n}; all lists must have the same length.")
+            raise _fail(f"{field}.{k}", f"has {_entries(len(values))} but {field}.epoch has {n}; all lists must have the same length.")
         out[k] = list(values)
     return out
+
+
+def _entries(n: int) -> str:
+    return f"{n} entry" if n == 1 else f"{n} entries"
 
 
 def _history(h: Any, field: str, keys: Iterable[str], epochs: int) -> dict[str, list]:
