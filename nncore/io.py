@@ -135,7 +135,7 @@ def model_to_dict(model: NN, include_optimizer: bool = True) -> dict[str, Any]:
         "history": model.history,
         "batch_history": model.batch_history,
     }
-    if include_optimizer and model.compiled and model.optimizer.state:
+    if include_optimizer and model.compiled and (model.optimizer.state or model.optimizer.t):
         st = model.optimizer.state_dict()
         doc["optimizer_state"] = {"t": st["t"], "buffers": {k: _encode(v) for k, v in st["buffers"].items()}}
     return doc
@@ -181,7 +181,7 @@ def _check_model_for_saving(model: NN, include_optimizer: bool) -> None:
             _check_values(arr, f"layers[{i}].params.{name}", MAX_PARAMETER_MAGNITUDE, non_negative=False, dtype=model.dtype)
     if model.compiled:
         _check_optimizer(model.optimizer, "compile.optimizer.config")
-        if include_optimizer and model.optimizer.state:
+        if include_optimizer and (model.optimizer.state or model.optimizer.t):
             st = model.optimizer.state_dict()
             _check_steps(st["t"], "optimizer_state.t")
             for name, arr in st["buffers"].items():
