@@ -23,7 +23,7 @@ def lookup(kind: str, name: object, table: Mapping[str, T]) -> T:
 def positive(name: str, value: float, allow_zero: bool = False) -> float:
     """`value` as a finite float > 0 (≥ 0 with allow_zero), else ValueError naming `name`."""
     try:
-        if isinstance(value, (bool, np.bool_)):  # True is not a learning rate
+        if isinstance(value, (bool, np.bool_, str, bytes)):  # True and "0.1" are not learning rates
             raise TypeError
         v = float(value)
     except (TypeError, ValueError, OverflowError):
