@@ -423,7 +423,7 @@ def test_array_length_is_checked_before_decoding(monkeypatch):
     def no_decoding(*args, **kwargs):
         raise AssertionError("base64 was decoded")
 
-    monkeypatch.setattr(nncore.io.base64, "b64decode", no_decoding)
+    monkeypatch.setattr(nncore.io.binascii, "a2b_base64", no_decoding)
     with pytest.raises(ModelFileError, match=r"layers\[0\].params.weights.data: holds 8,000 base64 characters"):
         load_model(raw)
 
