@@ -21,7 +21,7 @@ from . import optimizers as _optimizers
 from .diagnosis import diagnose
 from .errors import DivergenceError, NotCompiledError, ShapeError
 from .layers.base import LAYERS, Layer, as_shape, shape_text
-from .registry import fraction, positive
+from .registry import fraction, positive, shown
 
 #: per-epoch history keys besides the metrics (see `NN.epoch_keys`)
 BASE_EPOCH_KEYS = ("epoch", "loss", "data_loss", "val_loss", "seconds", "lr")
@@ -90,8 +90,8 @@ class NN:
             ok = False
         if not ok:
             raise ValueError(f"dtype must be one of {VALID_DTYPES}; got {dtype!r}.")
-        if seed is not None and (isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0):
-            raise ValueError(f"seed must be a non-negative integer or None; got {seed!r}.")
+        if seed is not None and (isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63):
+            raise ValueError(f"seed must be a non-negative integer below 2**63 or None; got {shown(seed)}.")
         if input_transform is not None and not callable(input_transform):
             raise ValueError(
                 f"input_transform must be None or a transform from nncore.transforms; got {type(input_transform).__name__}."
@@ -248,7 +248,7 @@ class NN:
             fraction("mr", mr)
         if not isinstance(opt, (str, _optimizers.Optimizer)):
             valid = ", ".join(repr(k) for k in _optimizers.OPTIMIZERS)
-            raise ValueError(f"opt must be an optimizer name ({valid}) or an Optimizer; got {opt!r}.")
+            raise ValueError(f"opt must be an optimizer name ({valid}) or an Optimizer; got {shown(opt)}.")
         optimizer = _optimizers.get(opt, lr=lr, mr=mr)
         metric_names = _metrics.check_metrics(metrics, default=_metrics.default_metric(out.activation.name))
         self.optimizer, self.loss, self.metrics = optimizer, loss_obj, metric_names
@@ -525,10 +525,10 @@ class NN:
         batch_size = _int_param("batch_size", batch_size, minimum=1)
         show_every = _int_param("show_every", show_every, minimum=1)
         if not isinstance(shuffle, (bool, np.bool_)):
-            raise ValueError(f"shuffle must be True or False; got {shuffle!r}.")
+            raise ValueError(f"shuffle must be True or False; got {shown(shuffle)}.")
         verbose = _int_param("verbose", verbose, minimum=0, maximum=2) if not isinstance(verbose, (bool, np.bool_)) else int(verbose)
         if callbacks is not None and (not isinstance(callbacks, (list, tuple)) or any(isinstance(cb, (str, bytes)) for cb in callbacks)):
-            raise ValueError(f"callbacks must be a list of Callback objects; got {callbacks!r}.")
+            raise ValueError(f"callbacks must be a list of Callback objects; got {shown(callbacks)}.")
         x = self._check_x(x)
         y = self._check_y(y, len(x))
         val_split = fraction("val_split", val_split)
@@ -978,11 +978,11 @@ def _int_param(name: str, value: Any, minimum: int, maximum: int | None = None) 
         if isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
             value = int(value)
         else:
-            raise ValueError(f"{name} must be an integer ≥ {minimum}; got {value!r}.")
+            raise ValueError(f"{name} must be an integer ≥ {minimum}; got {shown(value)}.")
     if value < minimum:
-        raise ValueError(f"{name} must be an integer ≥ {minimum}; got {value!r}.")
+        raise ValueError(f"{name} must be an integer ≥ {minimum}; got {shown(value)}.")
     if maximum is not None and value > maximum:
-        raise ValueError(f"{name} must be an integer from {minimum} to {maximum:,}; got {value!r}.")
+        raise ValueError(f"{name} must be an integer from {minimum} to {maximum:,}; got {shown(value)}.")
     return int(value)
 
 

@@ -17,7 +17,15 @@ def lookup(kind: str, name: object, table: Mapping[str, T]) -> T:
         return table[key.lower()]
     valid = ", ".join(repr(k) for k in table)
     kinds = kind + ("es" if kind.endswith("s") else "s")
-    raise ValueError(f"Unknown {kind} {name!r}. Valid {kinds} are: {valid}.")
+    raise ValueError(f"Unknown {kind} {shown(name)}. Valid {kinds} are: {valid}.")
+
+
+def shown(value: object) -> str:
+    """repr(value) for messages, clipped; integers too long for repr are described by their size."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def positive(name: str, value: float, allow_zero: bool = False) -> float:
@@ -27,10 +35,10 @@ def positive(name: str, value: float, allow_zero: bool = False) -> float:
             raise TypeError
         v = float(value)
     except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"{name} must be a number; got {value!r}.") from None
+        raise ValueError(f"{name} must be a number; got {shown(value)}.") from None
     if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
         bound = "≥ 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a finite number {bound}; got {value!r}.")
+        raise ValueError(f"{name} must be a finite number {bound}; got {shown(value)}.")
     return v
 
 
@@ -38,5 +46,5 @@ def fraction(name: str, value: float) -> float:
     """`value` as a float in [0, 1), else ValueError naming `name`."""
     v = positive(name, value, allow_zero=True)
     if v >= 1:
-        raise ValueError(f"{name} must be in [0, 1); got {value!r}.")
+        raise ValueError(f"{name} must be in [0, 1); got {shown(value)}.")
     return v
