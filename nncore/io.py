@@ -80,14 +80,23 @@ from .model import NN
 FORMAT = "nncore.model"
 VERSION = 2
 READABLE_VERSIONS = (1, 2)
+# The limits and bounds below are explained in the module docstring.
+#: largest file load_model reads (checked before reading)
 MAX_FILE_BYTES = 128 * 1024 * 1024
+#: most JSON values (commas) a file may hold (checked before parsing)
 MAX_JSON_VALUES = 5_000_000
+#: most parameters a file may declare (and never more than its bytes can encode)
 MAX_PARAMETERS = 50_000_000
 MAX_LAYERS = 1000
+#: integers with more digits are refused where they stand (seeds are below 2**63: 19 digits)
 MAX_INT_DIGITS = 20
+#: largest optimizer step count
 MAX_STEPS = 10**12
+#: |weight| bound after the cast to the model's dtype
 MAX_PARAMETER_MAGNITUDE = 1e6
+#: |state| bound of first-moment / momentum buffers
 MAX_MOMENT_MAGNITUDE = 1e15
+#: bound of accumulated squares
 MAX_SQUARE_MAGNITUDE = 1e30
 MAX_L2 = 1e3
 #: no update rule here is useful above ~10; larger rates only overflow (compile_model accepts them, files do not)
