@@ -21,12 +21,16 @@ from . import optimizers as _optimizers
 from .diagnosis import diagnose
 from .errors import DivergenceError, NotCompiledError, ShapeError
 from .layers.base import LAYERS, Layer, as_shape, shape_text
-from .registry import fraction, positive
+from .registry import fraction, positive, shown
 
 VALID_DTYPES = ("float32", "float64")
 EVAL_CHUNK = 4096  # rows per forward pass in predict/evaluate: bounds memory
 #: refuse networks beyond this many parameters before allocating anything
 MAX_PARAMETERS = 100_000_000
+#: more epochs than anyone can wait for is a mistake (e.g. a sample count passed as epochs)
+MAX_EPOCHS = 1_000_000
+#: ranges of the output activations: targets outside them can never be reached
+OUTPUT_RANGES = {"sigmoid": (0.0, 1.0), "softmax": (0.0, 1.0), "tanh": (-1.0, 1.0)}
 
 
 class History:
@@ -79,8 +83,12 @@ class NN:
             ok = False
         if not ok:
             raise ValueError(f"dtype must be one of {VALID_DTYPES}; got {dtype!r}.")
-        if seed is not None and (isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0):
-            raise ValueError(f"seed must be a non-negative integer or None; got {seed!r}.")
+        if seed is not None and (isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63):
+            raise ValueError(f"seed must be a non-negative integer below 2**63 or None; got {shown(seed)}.")
+        if input_transform is not None and not callable(input_transform):
+            raise ValueError(
+                f"input_transform must be None or a transform from nncore.transforms; got {type(input_transform).__name__}."
+            )
         self.dtype = np.dtype(dtype)
         self.seed = None if seed is None else int(seed)
         self.rng = np.random.default_rng(self.seed)
@@ -230,6 +238,11 @@ class NN:
                 "Flatten() and an FFL output layer."
             )
         loss_obj.check(out.activation, out.output_size)
+        if mr is not None:
+            fraction("mr", mr)
+        if not isinstance(opt, (str, _optimizers.Optimizer)):
+            valid = ", ".join(repr(k) for k in _optimizers.OPTIMIZERS)
+            raise ValueError(f"opt must be an optimizer name ({valid}) or an Optimizer; got {shown(opt)}.")
         optimizer = _optimizers.get(opt, lr=lr, mr=mr)
         metric_names = _metrics.check_metrics(metrics, default=_metrics.default_metric(out.activation.name))
         self.optimizer, self.loss, self.metrics = optimizer, loss_obj, metric_names
@@ -311,11 +324,10 @@ class NN:
         """Raw inputs (n, *sample shape) as an array; the transform and first layer must accept them."""
         self._require_layers()
         x = _as_array(x, name)
-        if np.iscomplexobj(x):
-            raise ValueError(f"{name} holds complex numbers; the model takes real numbers.")
-        if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
-            raise ValueError(f"{name} must be numeric; got an array of dtype {x.dtype}.")
+        _check_real(x, name)
         expected = self._raw_sample_shape()
+        if x.ndim == 0:
+            raise ShapeError(f"{name} must be a batch of samples (n, {', '.join(map(str, expected))}); got the single number {x.item()!r}.")
         if x.ndim == len(expected) and x.shape == expected and name in ("x", "val_x"):
             raise ShapeError(
                 f"{name} must hold a batch of samples (n, {', '.join(map(str, expected))}); got a single sample of "
@@ -360,19 +372,20 @@ class NN:
         """Labels → (n, outputs) targets in the model dtype. Accepts one-hot rows or integer class ids."""
         y = _as_array(y, name)
         outputs = self.output_size
-        if np.iscomplexobj(y) or not (np.issubdtype(y.dtype, np.number) or y.dtype == bool):
-            raise ValueError(f"{name} must be real numbers; got an array of dtype {y.dtype}.")
-        if y.ndim == 0 or y.shape[0] != n:
-            got = 0 if y.ndim == 0 else y.shape[0]
-            raise ShapeError(f"x has {n} samples but {name} has {got}; they must have the same length.")
+        _check_real(y, name)
+        if y.ndim == 0:
+            raise ShapeError(f"{name} must hold one label or target row per sample ({n}); got the single number {y.item()!r}.")
+        if y.shape[0] != n:
+            raise ShapeError(f"x has {n} samples but {name} has {y.shape[0]}; they must have the same length.")
         _check_finite(y, name, self.dtype)
         classifier = self.loss is None or self.loss.name == "cse" or "accuracy" in self.metrics
         if y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1 and outputs == 1):
             y1 = y.reshape(n)
             if outputs == 1:
                 if self.loss is not None and self.loss.name == "cse" and not np.all((y1 == 0) | (y1 == 1)):
-                    bad = y1[(y1 != 0) & (y1 != 1)][0]
-                    raise ValueError(f"Binary labels in {name} must be 0 or 1; found {bad!r}.")
+                    bad = y1[(y1 != 0) & (y1 != 1)][0].item()
+                    raise ValueError(f"Binary labels in {name} must be 0 or 1 for cross-entropy on one sigmoid unit; found {bad!r}.")
+                self._check_target_range(y1, name)
                 return y1.reshape(n, 1).astype(self.dtype)
             if not np.all(np.mod(y1, 1) == 0):
                 raise ValueError(f"1-D {name} must hold integer class ids 0..{outputs - 1}; found fractions.")
@@ -392,9 +405,24 @@ class NN:
         if classifier and self.loss is not None and self.loss.name == "cse" and (y.min() < 0 or y.max() > 1):
             raise ValueError(
                 f"{name} rows must be one-hot or probabilities in [0, 1] for cross-entropy; found values from "
-                f"{float(y.min()):g} to {float(y.max()):g}."
+                f"{float(y.min()) + 0.0:g} to {float(y.max()) + 0.0:g}."
             )
+        self._check_target_range(y, name)
         return y.astype(self.dtype, copy=False)
+
+    def _check_target_range(self, y: np.ndarray, name: str) -> None:
+        """ValueError when targets lie outside what the output activation can produce (e.g. 7 for a sigmoid)."""
+        act = self.layers[-1].activation_name
+        if act not in OUTPUT_RANGES or y.size == 0:
+            return
+        lo, hi = OUTPUT_RANGES[act]
+        y_lo, y_hi = float(y.min()) + 0.0, float(y.max()) + 0.0
+        if y_lo < lo or y_hi > hi:
+            bad = y_lo if y_lo < lo else y_hi
+            raise ValueError(
+                f"{name} holds the target {bad:g}, but the output layer's {act} only gives values in [{lo:g}, {hi:g}]; "
+                f"a target outside that range can never be reached. Scale {name} into [{lo:g}, {hi:g}] or use a linear output."
+            )
 
     # ------------------------------------------------------------------ forward / backward
     def _forward(self, x: np.ndarray, training: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -489,11 +517,14 @@ class NN:
         Raises DivergenceError (weights restored) when the loss becomes NaN or infinite.
         """
         self._require_compiled("train")
-        epochs = _int_param("epochs", epochs, minimum=0)
+        epochs = _int_param("epochs", epochs, minimum=0, maximum=MAX_EPOCHS)
         batch_size = _int_param("batch_size", batch_size, minimum=1)
         show_every = _int_param("show_every", show_every, minimum=1)
         if not isinstance(shuffle, (bool, np.bool_)):
-            raise ValueError(f"shuffle must be True or False; got {shuffle!r}.")
+            raise ValueError(f"shuffle must be True or False; got {shown(shuffle)}.")
+        verbose = _int_param("verbose", verbose, minimum=0, maximum=2) if not isinstance(verbose, (bool, np.bool_)) else int(verbose)
+        if callbacks is not None and (not isinstance(callbacks, (list, tuple)) or any(isinstance(cb, (str, bytes)) for cb in callbacks)):
+            raise ValueError(f"callbacks must be a list of Callback objects; got {shown(callbacks)}.")
         x = self._check_x(x)
         y = self._check_y(y, len(x))
         val_split = fraction("val_split", val_split)
@@ -877,13 +908,52 @@ def _rekey(history: dict[str, list], keys: Sequence[str]) -> dict[str, list]:
 
 
 def _as_array(value: Any, name: str) -> np.ndarray:
+    """`value` as an array; ValueError naming `name` for None, dicts, strings and ragged nested lists."""
+    if value is None or isinstance(value, (dict, str, bytes, set)):
+        got = "None" if value is None else f"a {type(value).__name__}"
+        raise ValueError(f"{name} must be an array of numbers (a NumPy array or a list of rows); got {got}.")
     try:
         return np.asarray(value)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError):
+        where = _ragged_where(value)
         raise ValueError(
-            f"{name} must be a rectangular array of numbers; it could not be read as one "
-            f"(rows of different lengths?): {exc}"
+            f"{name} must be a rectangular array of numbers (every row the same length); {where or 'it is not one'}."
         ) from None
+
+
+def _ragged_where(value: Any, path: str = "") -> str | None:
+    """Where a nested list stops being rectangular, e.g. "row 3 has 2 values but row 0 has 4"."""
+    if not isinstance(value, (list, tuple)) or not value:
+        return None
+    lengths = [len(v) if isinstance(v, (list, tuple, np.ndarray)) else None for v in value]
+    for i, n in enumerate(lengths):
+        if n != lengths[0]:
+            return f"{_row(path, i)} has {_count(n)} but {_row(path, 0)} has {_count(lengths[0])}"
+    for i, v in enumerate(value):
+        inner = _ragged_where(v, f"{path}[{i}]")
+        if inner:
+            return inner
+    return None
+
+
+def _row(path: str, i: int) -> str:
+    return f"row {path}[{i}]" if path else f"row {i}"
+
+
+def _count(n: int | None) -> str:
+    return "a single number" if n is None else f"{n} value{'s' if n != 1 else ''}"
+
+
+def _check_real(a: np.ndarray, name: str) -> None:
+    """ValueError naming `name` unless `a` holds real numbers (integers, floats or booleans)."""
+    if np.iscomplexobj(a):
+        raise ValueError(
+            f"{name} holds complex numbers (dtype {a.dtype}); the model takes real numbers. Pass {name}.real "
+            "if the imaginary parts are meant to be dropped."
+        )
+    if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+        why = {"U": " (text)", "S": " (bytes)", "O": " (None, text, or integers too large for NumPy?)"}.get(a.dtype.kind, "")
+        raise ValueError(f"{name} must be numeric (an array of real numbers); got an array of dtype {a.dtype}{why}.")
 
 
 def _check_finite(a: np.ndarray, name: str, dtype: np.dtype | None = None) -> None:
@@ -904,14 +974,17 @@ def _check_finite(a: np.ndarray, name: str, dtype: np.dtype | None = None) -> No
         )
 
 
-def _int_param(name: str, value: Any, minimum: int) -> int:
+def _int_param(name: str, value: Any, minimum: int, maximum: int | None = None) -> int:
+    """`value` as an int in [minimum, maximum] (a float with an integer value is accepted), else ValueError."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        if isinstance(value, float) and value.is_integer():
+        if isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
             value = int(value)
         else:
-            raise ValueError(f"{name} must be an integer ≥ {minimum}; got {value!r}.")
+            raise ValueError(f"{name} must be an integer ≥ {minimum}; got {shown(value)}.")
     if value < minimum:
-        raise ValueError(f"{name} must be an integer ≥ {minimum}; got {value!r}.")
+        raise ValueError(f"{name} must be an integer ≥ {minimum}; got {shown(value)}.")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be an integer from {minimum} to {maximum:,}; got {shown(value)}.")
     return int(value)
 
 
