@@ -112,12 +112,15 @@ def fit_to_dataset(model: Any, dataset: Any) -> bool:
 
 
 def raw_input(model: Any, sample: np.ndarray) -> np.ndarray:
-    """One raw sample (e.g. a (28, 28) uint8 image) as a batch of one the model accepts: as it is
-    for a model with an input transform, else reshaped to the model's input."""
-    x = np.asarray(sample)[None]
-    if model.input_transform is None:
+    """One raw sample (e.g. a (H, W) uint8 image) as a batch of one the model accepts: shaped like
+    the model's input when it has as many values (the model's transform then scales it), else as it is.
+
+    (A batch of one (1, H, W) image is refused by ``NN._check_x`` as "a single sample" when the
+    model's input shape is (1, H, W); (1, 1, H, W) is accepted and means the same.)"""
+    x = np.asarray(sample)
+    if x.size == model.input_size:
         return x.reshape(1, *model.input_shape)
-    return x
+    return x[None]
 
 
 def image_of(sample: np.ndarray, dataset: Any) -> np.ndarray:
