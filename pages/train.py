@@ -7,6 +7,7 @@ import numpy as np
 import streamlit as st
 
 from nncore.studio import data as D
+from nncore.studio import history as H
 from nncore.studio import run as R
 from nncore.studio import spec
 from pages.ui import charts, format as F
@@ -212,7 +213,7 @@ def live_panel(s: Studio, sb: SidebarResult) -> None:
         # while the curves move they are drawn lean and static; paused or done, hover and zoom work
         streaming = p.state in (R.RUNNING, R.STOPPING)
         points = MAX_LIVE_POINTS if streaming else MAX_CURVE_POINTS
-        c = run.curves(points) if run is not None else R.curves(s.model, points) if s.model is not None else None
+        c = run.curves(points) if run is not None else H.curves(s.model, points) if s.model is not None else None
         if c is not None:
             charts.live_plotly_chart(charts.curve_figure(c, live=streaming), key="curves",
                                      height=charts.CURVES_HEIGHT, static=streaming, label="Loss and accuracy curves")
@@ -290,7 +291,7 @@ def results(s: Studio) -> None:
         if h.get("loss"):
             import pandas as pd
 
-            csv = pd.DataFrame(R.read_record(h)).to_csv(index=False)
+            csv = pd.DataFrame(H.read_record(h)).to_csv(index=False)
             st.download_button("Download history (.csv)", data=csv, file_name="training_history.csv",
                                mime="text/csv", icon=":material/table_view:", on_click="ignore",
                                key="download_history", help="The model's record per epoch (loss, accuracy, "

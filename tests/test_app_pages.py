@@ -300,6 +300,31 @@ def test_pause_resume_stop_from_the_page():
             s.run.join(10)
 
 
+def test_learning_rate_changes_apply_while_training():
+    at = long_training(page("pages/train.py"))
+    at.button(key="btn_start").click().run()
+    s = studio_of(at)
+    model = s.model
+    try:
+        assert s.run.state == R.RUNNING
+        at.selectbox(key="cfg_lr").set_value(0.003).run()
+        no_exception(at)
+        assert wait_for(lambda: model.lr == 0.003), "the new learning rate was not applied"
+        assert studio_of(at).model is model and s.run.active  # same model, same run
+        assert wait_for(lambda: 0.003 in model.batch_history["lr"][-5:])  # batches train with it
+        at.selectbox(key="cfg_opt").set_value("sgd").run()  # another optimizer waits for the run to end
+        assert any("applies when this run ends" in c.value for c in at.sidebar.caption)
+        assert model.optimizer.name == "adam"
+        at.button(key="btn_stop").click().run()
+        assert s.run.join(10)
+        at.run()
+        assert model.optimizer.name == "sgd" and studio_of(at).model is model
+    finally:
+        if s.run is not None:
+            s.run.stop()
+            s.run.join(10)
+
+
 def test_divergence_shows_advice_and_keeps_finite_weights():
     at = page("pages/train.py")
     at.select_slider(key="cfg_n_samples").set_value(2000).run()

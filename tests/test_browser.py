@@ -130,7 +130,7 @@ def test_train_pause_draw_and_upload(server, browser):
         sidebar = page.locator('[data-testid="stSidebar"]')
         sidebar.get_by_text("784-32-10").wait_for(timeout=LONG)
         assert "25,450 parameters" in sidebar.inner_text()
-        page.get_by_text("Start trains on 4,500 digits").first.wait_for(timeout=LONG)  # the server has them
+        page.get_by_text("Start trains on 4,500 samples").first.wait_for(timeout=LONG)  # the server has them
         page.get_by_role("button", name="Start").click()
         done = wait_progress(page, r"Finished")
         assert "Epoch 1/1" in done and "samples/s" in done
@@ -152,7 +152,7 @@ def test_train_pause_draw_and_upload(server, browser):
         # -- a run no machine finishes during this test: 100 epochs of 54,000 one-digit batches
         #    (5.4 million weight updates). Watch it, pause, resume, stop: the test ends it itself.
         configure_sidebar(page, samples="60,000", epochs=100, batch=1)
-        page.get_by_text("Start trains on 54,000 digits").first.wait_for(timeout=LONG)  # the server has them
+        page.get_by_text("Start trains on 54,000 samples").first.wait_for(timeout=LONG)  # the server has them
         page.get_by_role("button", name="Start").click()
         live = wait_progress(page, r"Training · Epoch \d+/100 · batch [\d,]+/54,000 · [\d,]+ samples/s · ETA \d")
         assert "elapsed" in live

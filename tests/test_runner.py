@@ -18,6 +18,7 @@ import pytest
 
 from nncore.errors import DivergenceError
 from nncore.metrics import confusion_matrix, curve_points, downsample_indices, ema, misclassified
+from nncore.studio import history as H
 from nncore.studio import run as R
 from nncore.studio import spec
 
@@ -412,18 +413,18 @@ def test_stopped_mid_epoch_and_continued_the_axis_keeps_growing():
     # epoch 1 stopped after 2 of 4 batches, then trained again: epoch 1 in full, then epoch 2
     epochs = np.array([1, 1, 1, 1, 1, 1, 2, 2, 2, 2])
     batches = np.array([1, 2, 1, 2, 3, 4, 1, 2, 3, 4])
-    x = R.batch_positions(epochs, batches)
+    x = H.batch_positions(epochs, batches)
     np.testing.assert_allclose(x, [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5])
     # the epoch in progress is measured against the run's batches per epoch
-    np.testing.assert_allclose(R.batch_positions(np.array([1, 1]), np.array([1, 2]), 8), [0.125, 0.25])
+    np.testing.assert_allclose(H.batch_positions(np.array([1, 1]), np.array([1, 2]), 8), [0.125, 0.25])
     assert np.all(np.diff(x) > 0)
 
 
 def test_read_record_cuts_to_the_shortest_list():
     rec = {"a": [1, 2, 3], "b": [1, 2]}
-    assert R.read_record(rec) == {"a": [1, 2], "b": [1, 2]}
-    assert R.last_row(rec) == {"a": 2, "b": 2}
-    assert R.last_row({"a": []}) == {}
+    assert H.read_record(rec) == {"a": [1, 2], "b": [1, 2]}
+    assert H.last_row(rec) == {"a": 2, "b": 2}
+    assert H.last_row({"a": []}) == {}
 
 
 # ------------------------------------------------------------------ metrics helpers

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from nncore.studio.run import Curves
+from nncore.studio.history import Curves
 
 CURVES_HEIGHT = 320
 TRAIN_COLOR = "#4f46e5"
