@@ -380,6 +380,18 @@ def test_a_model_on_the_runs_page_is_said_to_stay_there(trained):
     assert any("stays on the Runs page" in w.value for w in at.sidebar.warning)
 
 
+def test_a_run_that_just_ended_is_on_the_runs_page_before_a_rebuild():
+    at = small_training(page("pages/train.py"))
+    at.button(key="btn_start").click().run()
+    wait_run(at)
+    at.run()
+    s = studio_of(at)
+    assert len(s.runs) == 1 and s.runs.find_live(s.model) is not None  # recorded when it ended
+    at.number_input(key="cfg_L0_n").set_value(16).run()
+    [b for b in at.sidebar.button if b.label == "Build new model"][0].click().run()
+    assert any("stays on the Runs page" in w.value for w in at.sidebar.warning)
+
+
 def test_reset_asks_first(trained):
     s = trained_studio(trained)
     at = page("pages/train.py", studio=s)

@@ -370,6 +370,7 @@ def render_sidebar() -> SidebarResult:
             if f"hidden{k}" in net_problems:
                 st.error(net_problems[f"hidden{k}"])
         follow_sidebar(s, config, net_problems)
+        ui_data.record_finished_run(s)  # an ended run is on the Runs page before anything replaces its model
         _build_section(s, config, net_problems, locked)
 
         st.markdown("**Optimizer**", help="Optimizer, learning rate and momentum apply to the current model "
