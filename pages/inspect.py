@@ -21,7 +21,7 @@ from pages.ui.format import model_text
 from pages.ui.nav import page_link
 from pages.ui.notices import show_notices
 from pages.ui.sidebar import sidebar_config
-from pages.ui.state import Studio, studio
+from pages.ui.state import Studio, record_finished_run, studio
 
 log = logging.getLogger("nnstudio.inspect")
 
@@ -424,7 +424,7 @@ def dynamics_panel(s: Studio, key: str, live: bool) -> None:
 def main() -> None:
     sidebar_config()
     s = studio()
-    ui_data.record_finished_run(s)
+    record_finished_run(s)
     st.title("Inspect", anchor=False)
     choices = model_choices(s)
     if not choices:

@@ -18,7 +18,7 @@ from pages.ui.format import model_text
 from pages.ui.nav import page_link
 from pages.ui.notices import show_notices
 from pages.ui.sidebar import show_config, sidebar_config
-from pages.ui.state import Studio, studio
+from pages.ui.state import Studio, record_finished_run, studio
 
 log = logging.getLogger("nnstudio.runs")
 
@@ -199,7 +199,7 @@ def actions(s: Studio) -> None:
 def main() -> None:
     sidebar_config()
     s = studio()
-    ui_data.record_finished_run(s)
+    record_finished_run(s)
     reg = s.runs
     st.title("Runs", anchor=False)
     st.caption(

@@ -39,8 +39,6 @@ LOSS_HELP = {
 }
 #: activations not offered for hidden layers (softmax couples the units of a layer)
 _OUTPUT_ONLY = ("softmax",)
-#: the layer types the sidebar composes a dense network from (others appear in loaded models)
-SIDEBAR_LAYERS = ("Flatten", "FFL", "Dropout")
 #: learning rates the menu always offers (the optimizers' typical rates and the current value join them)
 LR_PRESETS = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0)
 DROPOUT_PRESETS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)

@@ -1,20 +1,16 @@
 """Process-wide read-only caches (the dataset, training splits, the pretrained model) and the one
-cached test-set evaluation per model state."""
+cached test-set evaluation per state of a session's model."""
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
 from nncore.studio import data as D
-from nncore.studio import run as R
 from nncore.studio.evaluation import Evaluation, evaluate
 
-from .state import Studio, studio
-
-log = logging.getLogger("nnstudio")
+from .state import Studio
 
 ROOT = Path(__file__).resolve().parents[2]
 PRETRAINED_PATH = ROOT / "models" / "mnist_mlp.json"
@@ -67,29 +63,3 @@ def evaluation(s: Studio) -> Evaluation | None:
             s.evaluation = evaluate(m, ds.x_test, ds.y_test, ds.n_classes)
         s.evaluation_key = key
     return s.evaluation
-
-
-def record_finished_run(s: Studio | None = None) -> None:
-    """Add the session's ended training run to ``s.runs`` (or update its row). Idempotent: call it
-    on any page run; it does nothing while training or when the run was recorded already."""
-    s = s or studio()
-    run = s.run
-    if run is None or s.model is None or run.model is not s.model or run.active:
-        return
-    p = run.progress()
-    if p.state not in R.TERMINAL_STATES or p.step == 0:
-        return
-    key = (id(run), p.step, p.epochs_done, p.state)
-    if s.runs_seen == key:
-        return
-    s.runs_seen = key
-    n_samples, val_fraction, _seed, batch_size = s.run_key or (None, None, None, run.batch_size)
-    try:
-        ev = evaluation(s)
-        s.runs.record(
-            s.model,
-            settings={"n_samples": n_samples, "val_fraction": val_fraction, "batch_size": batch_size},
-            test=ev.metrics() if ev is not None else None, status=p.state, message=p.message,
-        )
-    except Exception:  # the Runs table must never break training or a page
-        log.exception("could not record the training run")

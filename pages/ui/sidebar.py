@@ -21,14 +21,13 @@ from typing import Any
 import streamlit as st
 
 from nncore.studio import choices, spec
-from nncore.studio import run as R
 from nncore.studio.spec import HiddenLayer, TrainSettings
 
 from . import data as ui_data
 from .format import model_text, status_line
 from .nav import misrouted
 from .notices import show_notices
-from .state import Studio, studio
+from .state import Studio, record_finished_run, studio
 
 DEFAULT_LAYERS = (HiddenLayer(128, "relu", 0.0), HiddenLayer(64, "relu", 0.0))
 DEFAULTS: dict[str, Any] = {
@@ -370,7 +369,7 @@ def render_sidebar() -> SidebarResult:
             if f"hidden{k}" in net_problems:
                 st.error(net_problems[f"hidden{k}"])
         follow_sidebar(s, config, net_problems)
-        ui_data.record_finished_run(s)  # an ended run is on the Runs page before anything replaces its model
+        record_finished_run(s)  # an ended run is on the Runs page before anything replaces its model
         _build_section(s, config, net_problems, locked)
 
         st.markdown("**Optimizer**", help="Optimizer, learning rate and momentum apply to the current model "

@@ -56,8 +56,6 @@ class Studio:
         self.notices.append((level, text, where))
 
     def set_model(self, model: Any, source: str, from_file: bool = False) -> None:
-        from .data import record_finished_run
-
         record_finished_run(self)  # keep the outgoing model's last run in the Runs table
         self.model = model
         self.source = source
@@ -75,3 +73,31 @@ def studio() -> Studio:
         s = Studio()
         st.session_state["studio"] = s
     return s
+
+
+def record_finished_run(s: Studio | None = None) -> None:
+    """Add the session's ended training run to ``s.runs`` (or update its row). Idempotent: call it
+    on any page run; it does nothing while training or when the run was recorded already."""
+    s = s or studio()
+    run = s.run
+    if run is None or s.model is None or run.model is not s.model or run.active:
+        return
+    p = run.progress()
+    if p.state not in R.TERMINAL_STATES or p.step == 0:
+        return
+    key = (id(run), p.step, p.epochs_done, p.state)
+    if s.runs_seen == key:
+        return
+    s.runs_seen = key
+    n_samples, val_fraction, _seed, batch_size = s.run_key or (None, None, None, run.batch_size)
+    from .data import evaluation
+
+    try:
+        ev = evaluation(s)
+        s.runs.record(
+            s.model,
+            settings={"n_samples": n_samples, "val_fraction": val_fraction, "batch_size": batch_size},
+            test=ev.metrics() if ev is not None else None, status=p.state, message=p.message,
+        )
+    except Exception:  # the Runs table must never break training or a page
+        log.exception("could not record the training run")
