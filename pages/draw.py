@@ -121,8 +121,9 @@ def draw_panel(s: Studio, key: str) -> None:
                 reason = prep.reason if prep is not None and prep.reason else "Draw a digit"
                 st.metric("Prediction", "–", help="The digit with the highest probability.")
                 st.info(f"{reason} in the black square.", icon=":material/draw:")
-            st.markdown("**What the network sees**", help="Your drawing cropped, scaled to 20×20 pixels and "
-                        "centred in 28×28 like the MNIST digits: this is the network's input.")
+            h, w = prep.image.shape if prep is not None else ds_shape().shape
+            st.markdown("**What the network sees**", help="Your drawing cropped, scaled and centred like the "
+                        f"MNIST digits in {h}×{w} pixels: this is the network's input.")
             if prep is not None and not prep.empty:
                 st.image(image_png(prep.image, 5), width=140)
             else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from nncore.studio import spec
+from pages.ui import data as ui_data
 from pages.ui.format import model_text
 from pages.ui.nav import page_link
 from pages.ui.sidebar import sidebar_config
@@ -61,5 +62,5 @@ st.caption(
     "**Data:** the MNIST database of handwritten digits by Yann LeCun, Corinna Cortes and "
     "Christopher J.C. Burges, used under the "
     "[Creative Commons Attribution-Share Alike 3.0](https://creativecommons.org/licenses/by-sa/3.0/) "
-    "license. 60,000 training and 10,000 test images of 28×28 grey pixels."
+    f"license. {ui_data.dataset().description}"
 )

@@ -616,3 +616,30 @@ def test_router_keeps_sidebar_values_across_pages():
     at.switch_page("pages/draw.py").run()
     no_exception(at)
     assert "784-200-64-10" in summary_line(at)
+
+
+# ------------------------------------------------------------------ wording
+def test_progress_wording_agrees_everywhere():
+    from pages.ui import format as F
+
+    stopped = R.Progress(state=R.STOPPED, run_epochs=5, run_epochs_done=1, batch=37, batches_per_epoch=100,
+                         message=R.stop_message(1, 5, 37, 100))
+    assert "Epoch 2/5 · batch 37/100" in F.progress_text(stopped)
+    assert "during epoch 2 of 5, after 37 of 100 batches" in stopped.message
+    assert "stopped in epoch 2 of 5" in F.status_line(stopped)
+    running = R.Progress(state=R.RUNNING, run_epochs=5, run_epochs_done=2, batch=20, batches_per_epoch=100)
+    assert "epoch 3 of 5, 44% done" in F.status_line(running)
+    assert "Epoch 3/5 · batch 20/100" in F.progress_text(running)
+    assert F.fmt_number(497768817.3) == "4.978e+08" and F.fmt_number(float("nan")) == "–"
+
+
+def test_a_model_stopped_in_its_first_epoch_is_not_called_untrained(trained):
+    from pages.ui import format as F
+
+    m = trained.copy()
+    m.epoch = 0
+    m.history = {k: [] for k in m.history}
+    assert "trained" in F.trained_text(m) and "untrained" not in F.trained_text(m)
+    assert "part of epoch 1" in F.trained_text(m)
+    fresh = spec.build(m.get_config())
+    assert F.trained_text(fresh) == "untrained"
