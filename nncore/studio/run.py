@@ -28,7 +28,7 @@ import numpy as np
 
 from nncore.errors import DivergenceError
 
-from .history import Curves, curves, last_row, read_record  # noqa: F401  (Curves, curves: what a run returns)
+from .history import Curves, curves, last_row
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +111,9 @@ def _with_record(p: Progress, model: Any) -> Progress:
     from dataclasses import replace
 
     metric = (list(getattr(model, "metrics", None) or []) or ["accuracy"])[0]
-    row = last_row(read_record(getattr(model, "batch_history", None) or {}, ("loss", metric)))
-    step = len(getattr(model, "batch_history", {}).get("loss", []) or [])
+    bh = getattr(model, "batch_history", None) or {}
+    row = last_row({k: bh[k] for k in ("loss", metric) if k in bh})  # indexes the last row; copies nothing
+    step = len(bh.get("loss", []) or [])
     epoch = last_row(getattr(model, "history", None) or {})
     return replace(
         p,
