@@ -96,6 +96,7 @@ def test_choices_come_from_the_registries_with_a_sentence_each():
         assert o.uses_momentum_rate == optimizers.uses_momentum_rate(name)
         assert o.typical_lr in choices.learning_rates()
     assert choices.optimizer("sgd").default_momentum == optimizers.SGD().momentum  # the engine's default
+    assert choices.default_momentum() == optimizers.SGD().momentum
     with pytest.raises(ValueError, match="Valid optimizers"):
         choices.optimizer("nope")
 

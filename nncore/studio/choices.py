@@ -100,6 +100,15 @@ def optimizer(name: str) -> OptimizerChoice:
     return OptimizerChoice(name, cls.help, float(cls.typical_lr), tuple(cls.steerable), uses, momentum)
 
 
+def default_momentum() -> float:
+    """The engine's default momentum rate (of the first optimizer that has one), for a fresh sidebar."""
+    for name in optimizers.OPTIMIZERS:
+        o = optimizer(name)
+        if o.uses_momentum_rate:
+            return o.default_momentum
+    return 0.0
+
+
 def learning_rates(current: float | None = None) -> list[float]:
     """Menu of learning rates: presets, every optimizer's typical rate and ``current`` exactly."""
     values = set(LR_PRESETS) | {optimizer(n).typical_lr for n in optimizers.OPTIMIZERS}

@@ -71,7 +71,7 @@ def init_widget_state() -> None:
     if "cfg_lr" not in ss:
         ss["cfg_lr"] = choices.optimizer(ss["cfg_opt"]).typical_lr
     if "cfg_mr" not in ss:
-        ss["cfg_mr"] = choices.optimizer("sgd").default_momentum
+        ss["cfg_mr"] = choices.default_momentum()
     if "layer_ids" not in ss:
         _set_layers(DEFAULT_LAYERS)
     for i in ss["layer_ids"]:  # keep layer widget values alive on runs that do not render them
