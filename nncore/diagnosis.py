@@ -19,9 +19,18 @@ CHANCE_MARGIN = 1.5
 WINDOW = 20
 
 
+def _finite(values: Sequence[float]) -> list[float]:
+    return [float(v) for v in values if v is not None and math.isfinite(float(v))]
+
+
 def _mean(values: Sequence[float]) -> float:
-    vals = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    vals = _finite(values)
     return sum(vals) / len(vals) if vals else float("nan")
+
+
+def _median(values: Sequence[float]) -> float:
+    vals = _finite(values)
+    return float(np.median(vals)) if vals else float("nan")
 
 
 def diagnose(
@@ -35,7 +44,11 @@ def diagnose(
     losses = list(batch_history.get("loss", []))
     if len(losses) < 2 * WINDOW:
         return None
-    start, recent = _mean(losses[:WINDOW // 2 or 1]), _mean(losses[-WINDOW:])
+    # the median ignores the spikes of too-large first steps (a mean of them hides a later explosion)
+    start, recent = _median(losses[:WINDOW // 2 or 1]), _mean(losses[-WINDOW:])
+    # the loss before the first update: what the network scores knowing nothing
+    first = _finite(losses[:1])
+    initial = first[0] if first else float("nan")
     fix = f"try a learning rate about ten times lower (now {lr:g})" if lr else "try a lower learning rate"
     if math.isfinite(start) and start > 0 and recent > EXPLODED_RATIO * start:
         return (
@@ -46,11 +59,13 @@ def diagnose(
     if n_classes and acc and len(acc) >= 2 * WINDOW and len(history.get("epoch", [])) >= 1:
         chance = 1.0 / n_classes
         recent_acc = _mean(acc[-WINDOW:])
-        flat = math.isfinite(start) and recent > 0.9 * start
+        # not falling: no better than before the first update (comparing with early batches instead
+        # misses a network that blew up for a few steps and then collapsed back to that level)
+        flat = math.isfinite(initial) and recent > 0.9 * initial
         if recent_acc < CHANCE_MARGIN * chance and flat:
             head = (
                 f"Accuracy is stuck at chance level ({recent_acc:.0%}, chance is {chance:.0%}) and the loss is not "
-                f"falling ({recent:.3g} against {start:.3g} at the start): "
+                f"falling ({recent:.3g} against {initial:.3g} at the start): "
             )
             if lr and typical_lr and lr < typical_lr / 30:
                 return head + f"the network is barely learning; the learning rate {lr:g} is probably too low (try {typical_lr:g})."

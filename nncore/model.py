@@ -23,17 +23,10 @@ from .errors import DivergenceError, NotCompiledError, ShapeError
 from .layers.base import LAYERS, Layer, as_shape, shape_text
 from .registry import fraction, positive
 
-#: per-epoch history keys besides the metrics (see `NN.epoch_keys`)
-BASE_EPOCH_KEYS = ("epoch", "loss", "data_loss", "val_loss", "seconds", "lr")
-#: per-batch history keys besides the metrics
-BASE_BATCH_KEYS = ("epoch", "batch", "step", "loss", "lr")
 VALID_DTYPES = ("float32", "float64")
 EVAL_CHUNK = 4096  # rows per forward pass in predict/evaluate: bounds memory
 #: refuse networks beyond this many parameters before allocating anything
 MAX_PARAMETERS = 100_000_000
-# kept for code written against the first API: the keys of a classifier's history
-EPOCH_KEYS = ("epoch", "loss", "data_loss", "accuracy", "val_loss", "val_accuracy", "seconds", "lr")
-BATCH_KEYS = ("epoch", "batch", "step", "loss", "accuracy", "lr")
 
 
 class History:
@@ -108,6 +101,7 @@ class NN:
         self._grads: np.ndarray | None = None
         self._pending: dict[str, float] = {}
         self._pending_lock = threading.Lock()
+        self._training = False  # True while train() runs: changes then wait for the next batch
 
     # ------------------------------------------------------------------ building
     def add(self, layer: Layer) -> "NN":
@@ -296,6 +290,8 @@ class NN:
                 raise ValueError(f"Cannot change {name!r} of optimizer {self.optimizer.name!r}; adjustable: {valid}.")
         with self._pending_lock:
             self._pending.update({k: float(v) for k, v in values.items()})
+        if not getattr(self, "_training", False):
+            self._apply_pending()
 
     def _apply_pending(self) -> None:
         if not self._pending:
@@ -531,10 +527,16 @@ class NN:
         result = History(self.epoch_keys)
         self.stop_training = False
         n_batches = math.ceil(len(x) / batch_size)
-        train_logs = {"epochs": epochs, "batches": n_batches, "samples": len(x), "batch_size": batch_size}
-        _call(callbacks, "on_train_begin", train_logs)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            self._run_epochs(x, y, vx, vy, epochs, batch_size, shuffle, callbacks, show_every, verbose, result, augment)
+        train_logs = {"epochs": epochs, "batches": n_batches, "samples": len(x), "batch_size": batch_size,
+                      "validation": vx is not None}
+        self._training = True
+        try:
+            _call(callbacks, "on_train_begin", train_logs)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+                self._run_epochs(x, y, vx, vy, epochs, batch_size, shuffle, callbacks, show_every, verbose, result, augment)
+        finally:  # a change queued during the last epoch (or while stopping) applies now
+            self._training = False
+            self._apply_pending()
         result.diagnosis = self.diagnosis()
         if verbose and result.diagnosis:
             print(f"Warning: {result.diagnosis}", file=sys.stdout, flush=True)
@@ -809,7 +811,7 @@ class NN:
         clone = NN.from_config(self.get_config())
         clone.rng.bit_generator.state = self.rng.bit_generator.state
         clone.set_weights(self.get_weights())
-        if self.compiled and self.optimizer.state:
+        if self.compiled:
             clone.optimizer.load_state_dict(self.optimizer.state_dict())
         clone.epoch = self.epoch
         clone.history = {k: list(v) for k, v in self.history.items()}
