@@ -224,10 +224,7 @@ def apply_training_settings(s: Studio, config: dict[str, Any]) -> str | None:
     if momentum is not None and momentum != cur_momentum and "momentum" in m.optimizer.steerable:
         changes["momentum"] = momentum
     if changes:
-        m.set_hyperparameters(**changes)  # while training: from the next batch
-        if not s.training_active:
-            for k, v in changes.items():
-                m.optimizer.set_hyperparameter(k, v)
+        m.set_hyperparameters(**changes)  # at once, or from the next batch while it trains
     return None
 
 
