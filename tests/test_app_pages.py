@@ -485,6 +485,23 @@ def test_a_run_that_does_not_learn_shows_the_diagnosis(trained):
     assert any("not learning" in c.value for c in at.sidebar.caption)  # the status line says so too
 
 
+def test_the_readmes_dying_network_is_not_reported_as_finished():
+    at = page("pages/train.py")
+    at.select_slider(key="cfg_n_samples").set_value(2000).run()
+    at.selectbox(key="cfg_opt").set_value("sgd").run()
+    at.selectbox(key="cfg_lr").set_value(1.0).run()
+    at.slider(key="cfg_mr").set_value(0.9).run()
+    at.button(key="btn_start").click().run()
+    wait_run(at)
+    at.run()
+    no_exception(at)
+    s = studio_of(at)
+    assert s.run.state == R.FAILED, s.run.progress().message
+    warning = " ".join(w.value for w in at.main.warning)
+    assert "not learning" in warning and "learning rate" in warning
+    assert "Finished ·" not in at.main.get("progress")[0].proto.text
+
+
 def test_the_sidebar_status_line_is_current():
     at = small_training(page("pages/train.py"))
     at.button(key="btn_start").click().run()
