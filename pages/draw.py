@@ -18,6 +18,7 @@ from pages.ui.state import Studio, studio
 log = logging.getLogger("nnstudio.draw")
 
 CANVAS_SIZE = 280
+PROBABILITY_WIDTH = 340
 LIVE_SECONDS = 1.5
 
 
@@ -77,7 +78,12 @@ def draw_panel(s: Studio, key: str) -> None:
 
         from nncore.preprocess import canvas_to_mnist
 
-        left, mid, right = st.columns([1.15, 0.85, 1.6], gap="medium")
+        # a wrapping row: the canvas keeps its full size and the other boxes move below it when the
+        # window (with the sidebar open) is too narrow for all three side by side
+        row = st.container(horizontal=True, gap="medium", key="draw_row")
+        left = row.container(width=CANVAS_SIZE + 16, key="draw_canvas_box")
+        mid = row.container(width=190, key="draw_prediction_box")
+        right = row.container(width=PROBABILITY_WIDTH, key="draw_probability_box")
         with left:
             st.markdown("**Your drawing**", help="Draw one digit with the mouse or a finger, large and centred "
                         "like on paper. The network was trained on white digits on black.")
