@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from nncore import FFL, NN, activations, datasets, losses, metrics, optimizers, transforms
+from nncore import FFL, NN, activations, datasets, losses, metrics, optimizers
 from nncore.studio import choices, data, spec
 from nncore.studio.spec import HiddenLayer
 
