@@ -19,8 +19,9 @@ import streamlit as st  # noqa: E402
 
 from nncore import stepdoc as SD  # noqa: E402
 from nncore.errors import NotCompiledError  # noqa: E402
+from nncore.studio import choices  # noqa: E402
 
-OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop", "adagrad", "adamax", "adadelta", "iterative")
+OPTIMIZERS = tuple(choices.optimizer_names())
 #: learning rates that make one step of the tiny model visible in 4 digits without blowing it up
 TINY_LR = {"sgd": 0.5, "iterative": 0.5, "momentum": 0.2, "adam": 0.05, "rmsprop": 0.05,
            "adagrad": 0.5, "adamax": 0.1, "adadelta": 1.0}
@@ -186,7 +187,8 @@ def _tiny_model():
     kept, optimizer state reset) when the optimizer settings change."""
     ss = st.session_state
     build = (ss["step_dataset"], ss["step_hidden"], int(ss["step_seed"]))
-    opt = (ss["step_opt"], float(ss["step_lr"]), float(ss["step_momentum"]) if ss["step_opt"] == "sgd" else None)
+    uses_momentum = choices.optimizer(ss["step_opt"]).uses_momentum_rate
+    opt = (ss["step_opt"], float(ss["step_lr"]), float(ss["step_momentum"]) if uses_momentum else None)
     model = ss.get("step_model")
     if model is None or ss.get("step_built") != build:
         model = SD.tiny_model(build[1], opt[0], opt[1], seed=build[2], momentum=opt[2])
@@ -234,7 +236,7 @@ def _settings() -> None:
         st.selectbox("Optimizer", OPTIMIZERS, key="step_opt", on_change=_suggest_lr, width=140,
                      help="The update rule. Changing it keeps the weights and starts the rule's state afresh.")
         st.selectbox("Learning rate η", LR_CHOICES, key="step_lr", width=130, format_func=lambda v: f"{v:g}")
-        if st.session_state["step_opt"] == "sgd":
+        if choices.optimizer(st.session_state["step_opt"]).uses_momentum_rate:
             st.selectbox("Momentum μ", SGD_MOMENTUM_CHOICES, key="step_momentum", width=120,
                          format_func=lambda v: f"{v:g}")
         st.number_input("Seed", min_value=0, max_value=9999, step=1, key="step_seed", width=110,

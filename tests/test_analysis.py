@@ -8,7 +8,8 @@ import pytest
 
 from nncore import FFL, NN, Dropout
 from nncore import analysis as I
-from nncore import runner as R
+from nncore.studio import spec
+from nncore.studio.spec import HiddenLayer
 
 
 def _tiny(out_act="softmax", loss="cse", dtype="float64", hidden="tanh"):
@@ -118,17 +119,22 @@ def test_layer_outputs_skip_dropout_and_match_feedforward():
     assert c == int(np.argmax(probs))
 
 
+def _dense(hidden, optimizer="adam", lr=1e-3):
+    return spec.build(spec.dense_config(input_shape=(784,), transform=None, outputs=10, hidden=hidden,
+                                        output_activation="softmax", loss="cse", optimizer=optimizer, lr=lr))
+
+
 def _trained(hidden, opt="adam", lr=1e-3, epochs=2, n=600):
     rng = np.random.default_rng(0)
     x = rng.random((n, 784), dtype=np.float32)
     y = (x[:, :392].sum(1) > x[:, 392:].sum(1)).astype(int)  # a learnable rule
-    m = R.build_model(R.NetworkConfig(hidden=hidden, optimizer=opt, lr=lr))
+    m = _dense(hidden, optimizer=opt, lr=lr)
     m.train(x, y, epochs=epochs, batch_size=32, verbose=0)
     return m
 
 
 def test_stats_frame_and_histograms_from_training():
-    m = _trained((R.LayerSpec(16, "relu"),), epochs=8)
+    m = _trained((HiddenLayer(16, "relu"),), epochs=8)
     df = I.stats_frame(m.layer_stats)
     assert set(df["kind"]) == {"weights", "gradients"}
     assert sorted(set(df["epoch"])) == list(range(1, 9))
@@ -151,10 +157,10 @@ def test_pick_epochs_keeps_first_and_last():
 
 
 def test_gradient_health_sees_vanishing_gradients_in_a_deep_sigmoid_network():
-    deep = _trained(tuple(R.LayerSpec(32, "sigmoid") for _ in range(6)), epochs=1)
+    deep = _trained(tuple(HiddenLayer(32, "sigmoid") for _ in range(6)), epochs=1)
     h = I.gradient_health(deep.layer_stats)
     assert h.level == "vanishing" and h.ratio < 0.01 and "vanishing" in h.text
-    shallow = _trained((R.LayerSpec(32, "relu"),), epochs=1)
+    shallow = _trained((HiddenLayer(32, "relu"),), epochs=1)
     h = I.gradient_health(shallow.layer_stats)
     assert h.level == "ok" and 0.01 <= h.ratio <= 100
 
@@ -181,7 +187,7 @@ def test_gradient_health_levels():
 
 
 def test_dense_layer_labels():
-    m = R.build_model(R.NetworkConfig(hidden=(R.LayerSpec(32, "relu", 0.2), R.LayerSpec(16, "tanh"))))
+    m = _dense((HiddenLayer(32, "relu", 0.2), HiddenLayer(16, "tanh")))
     assert I.dense_layer_labels(m) == {
         "Dense 1": "Dense 1 (784→32, relu)",
         "Dense 2": "Dense 2 (32→16, tanh)",

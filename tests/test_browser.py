@@ -130,7 +130,7 @@ def test_train_pause_draw_and_upload(server, browser):
         sidebar = page.locator('[data-testid="stSidebar"]')
         sidebar.get_by_text("784-32-10").wait_for(timeout=LONG)
         assert "25,450 parameters" in sidebar.inner_text()
-        page.get_by_text("Start trains on 4,500 digits").first.wait_for(timeout=LONG)  # the server has them
+        page.get_by_text("Start trains on 4,500 samples").first.wait_for(timeout=LONG)  # the server has them
         page.get_by_role("button", name="Start").click()
         done = wait_progress(page, r"Finished")
         assert "Epoch 1/1" in done and "samples/s" in done
@@ -152,7 +152,7 @@ def test_train_pause_draw_and_upload(server, browser):
         # -- a run no machine finishes during this test: 100 epochs of 54,000 one-digit batches
         #    (5.4 million weight updates). Watch it, pause, resume, stop: the test ends it itself.
         configure_sidebar(page, samples="60,000", epochs=100, batch=1)
-        page.get_by_text("Start trains on 54,000 digits").first.wait_for(timeout=LONG)  # the server has them
+        page.get_by_text("Start trains on 54,000 samples").first.wait_for(timeout=LONG)  # the server has them
         page.get_by_role("button", name="Start").click()
         live = wait_progress(page, r"Training · Epoch \d+/100 · batch [\d,]+/54,000 · [\d,]+ samples/s · ETA \d")
         assert "elapsed" in live
@@ -255,3 +255,34 @@ def test_two_sessions_train_separately(server, browser):
     finally:
         for ctx in contexts:
             ctx.close()
+
+
+def test_the_canvas_is_whole_and_drawable_at_1024_px_with_the_sidebar_open(server, browser):
+    ctx = browser.new_context(viewport={"width": 1024, "height": 900})
+    ctx.set_default_timeout(LONG)
+    page = ctx.new_page()
+    try:
+        page.goto(server.url + "/draw")
+        page.get_by_text("Draw a digit").first.wait_for(timeout=LONG)
+        wait_app_idle(page)
+        assert page.locator('[data-testid="stSidebar"]').is_visible()
+        box = canvas_box(page, timeout=LONG)
+        sidebar = page.locator('[data-testid="stSidebar"]').bounding_box()
+        assert box["width"] == 280 and box["height"] == 280
+        assert box["x"] >= sidebar["x"] + sidebar["width"] and box["x"] + box["width"] <= 1024, box
+        # near every edge the canvas itself is hit: nothing clipped (the toolbar sits at the top right)
+        for fx, fy in ((0.02, 0.5), (0.98, 0.5), (0.1, 0.02), (0.5, 0.98)):
+            hit = page.evaluate(
+                """([x, y]) => { let e = document.elementFromPoint(x, y);
+                     while (e && e.shadowRoot) { const inner = e.shadowRoot.elementFromPoint(x, y);
+                                                 if (!inner || inner === e) break; e = inner; }
+                     return e ? String(e.className) : ""; }""",
+                [box["x"] + fx * box["width"], box["y"] + fy * box["height"]])
+            assert "upper-canvas" in hit, (fx, fy, hit)
+        draw_strokes(page, SEVEN, box)
+        wait_prediction_digit(page)
+        assert metric_value(page, "Prediction") != "–"
+        assert_no_exception(page)
+        shot(page, "10_draw_1024")
+    finally:
+        ctx.close()

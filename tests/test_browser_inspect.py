@@ -66,11 +66,11 @@ def _scenario(server, page):
     _train_until_done(page, "784-32-10")
     _shot(page, "inspect_train1.png", full=False)
 
-    # a second, different network: build it (confirming the discard), then train
+    # a second, different network: build it (confirming in the sidebar), then train
     B.configure_sidebar(page, neurons=[16])
     page.get_by_role("button", name="Build new model").click()
     B.settle(page)
-    page.get_by_role("button", name="Discard and build").click()
+    page.get_by_role("button", name="Build it").click()
     B.settle(page)
     _train_until_done(page, "784-16-10")
 
