@@ -20,7 +20,7 @@ from . import metrics as _metrics
 from . import optimizers as _optimizers
 from .diagnosis import diagnose
 from .errors import DivergenceError, NotCompiledError, ShapeError
-from .layers.base import LAYERS, Layer, as_shape, shape_text
+from .layers.base import LAYERS, Layer, shape_text
 from .registry import fraction, positive, shown
 
 VALID_DTYPES = ("float32", "float64")

@@ -810,7 +810,7 @@ def _rule(opt: str, cfg: dict[str, Any], P: str, G: str, t: int) -> tuple[list[s
     if opt == "adam":
         return [rf"m \leftarrow \beta_1 m + (1-\beta_1)\,{G}",
                 rf"v \leftarrow \beta_2 v + (1-\beta_2)\,{G}\odot {G}",
-                rf"\hat m = \frac{{m}}{{1-\beta_1^{{t}}}},\quad \hat v = \frac{{v}}{{1-\beta_2^{{t}}}}",
+                r"\hat m = \frac{m}{1-\beta_1^{t}},\quad \hat v = \frac{v}{1-\beta_2^{t}}",
                 rf"t = {t},\ \beta_1 = {num(cfg['beta1'], 3)},\ \beta_2 = {num(cfg['beta2'], 4)},\ \epsilon = {num(cfg['eps'], 2)}",
                 rf"\Delta {P} = -\eta\,\frac{{\hat m}}{{\sqrt{{\hat v}} + \epsilon}},\quad \eta = {lr}"], \
             ("Adam keeps running averages of the gradient (m) and of its square (v), corrects them for starting at "

@@ -289,138 +289,163 @@ def render_sidebar() -> SidebarResult:
     """Render the configuration sidebar; returns the spec, the settings and their problems."""
     init_widget_state()
     s = studio()
-    ss = st.session_state
     ds = ui_data.dataset()
     locked = s.training_active
     with st.sidebar:
         st.markdown("### :material/neurology: NN Studio")
         _status(s)
 
-        st.markdown("**Data**")
-        sizes = choices.sample_sizes(ds.n_samples)
-        if ss["cfg_n_samples"] not in sizes:
-            sizes = sorted({*sizes, int(ss["cfg_n_samples"])})
-        st.select_slider(
-            "Training samples", options=sizes, key="cfg_n_samples", format_func=lambda v: f"{v:,}",
-            help=f"How many of the {ds.n_samples:,} training samples to use, drawn with equal shares of each "
-            "class (stratified). More samples learn better but each epoch takes longer.",
-        )
-        st.slider(
-            "Validation split", min_value=0.0, max_value=0.5, step=0.05, key="cfg_val", format="%.2f",
-            help="Share of the samples held out to measure accuracy on samples the network does not "
-            "train on (the validation curve). 0 disables validation.",
-        )
-
-        n_in = math.prod(ds.input_shape)
-        st.markdown("**Hidden layers**", help=f"{n_in:,} inputs → the hidden layers below → {ds.n_outputs} outputs, "
-                    "one per class. Each row is one fully connected (Dense) layer.")
-        ids = list(ss["layer_ids"])
-        if not ids:
-            st.caption("No hidden layers: a linear classifier on the raw inputs.")
-        hidden_acts = choices.hidden_activations()
-        for k, i in enumerate(ids):
-            first = k == 0
-            vis = "visible" if first else "collapsed"
-            c1, c2, c3, c4 = st.columns([1.0, 1.25, 1.05, 0.4], vertical_alignment="bottom", gap="small")
-            c1.number_input(
-                "Neurons" if first else f"Dense {k + 1} neurons", min_value=1, max_value=spec.MAX_NEURONS, step=16,
-                key=f"cfg_L{i}_n", label_visibility=vis,
-                help="Neurons in each hidden layer (one row per layer, Dense 1 at the top). More neurons can "
-                "learn more but train slower.",
-            )
-            c2.selectbox(
-                "Activation" if first else f"Dense {k + 1} activation", hidden_acts, key=f"cfg_L{i}_act",
-                label_visibility=vis,
-                help="The non-linearity applied after each layer. "
-                + " ".join(choices.HIDDEN_ACTIVATION_HELP[a] for a in hidden_acts),
-            )
-            c3.selectbox(
-                "Dropout" if first else f"Dense {k + 1} dropout",
-                choices.with_value(choices.DROPOUT_PRESETS, float(ss[f"cfg_L{i}_drop"])),
-                key=f"cfg_L{i}_drop", format_func=lambda v: f"{v:g}", label_visibility=vis,
-                help="During training, randomly switch off this share of the layer's outputs; "
-                "this reduces overfitting. 0 adds no dropout layer.",
-            )
-            c4.button("", icon=":material/close:", key=f"rm_L{i}", on_click=_remove_layer, args=(i,),
-                      help=f"Remove hidden layer Dense {k + 1}")
-        st.button(
-            "Add hidden layer", icon=":material/add:", on_click=_add_layer, disabled=len(ids) >= spec.MAX_HIDDEN,
-            help=f"Append a hidden layer like the last one (at most {spec.MAX_HIDDEN}).",
-        )
-        out_acts = choices.output_activations()
-        c1, c2 = st.columns(2)
-        c1.selectbox(
-            "Output activation", out_acts, key="cfg_out_act",
-            help=f"Activation of the {ds.n_outputs} output neurons (the Output layer). "
-            + " ".join(choices.OUTPUT_ACTIVATION_HELP[a] for a in out_acts),
-        )
-        c2.selectbox(
-            "Loss", choices.loss_names(), key="cfg_loss", format_func=choices.loss_label,
-            help="What training minimises. " + " ".join(choices.LOSS_HELP[n] for n in choices.loss_names()),
-        )
-        config, settings = read_sidebar()
-        net_problems = spec.validate(config)
-        if "loss" in net_problems:
-            st.error(net_problems["loss"], icon=":material/error:")
-        for k in range(len(ids)):
-            if f"hidden{k}" in net_problems:
-                st.error(net_problems[f"hidden{k}"])
-        follow_sidebar(s, config, net_problems)
-        record_finished_run(s)  # an ended run is on the Runs page before anything replaces its model
-        _build_section(s, config, net_problems, locked)
-
-        st.markdown("**Optimizer**", help="Optimizer, learning rate and momentum apply to the current model "
-                    "as it is (its weights stay), even while it trains.")
-        opt = choices.optimizer(ss["cfg_opt"])
-        c1, c2 = st.columns(2)
-        c1.selectbox(
-            "Optimizer", choices.optimizer_names(), key="cfg_opt", on_change=_optimizer_changed,
-            help="How the weights are updated from the gradients. "
-            + " ".join(f"{n}: {choices.optimizer(n).help}" for n in choices.optimizer_names()),
-        )
-        c2.selectbox(
-            "Learning rate", choices.learning_rates(float(ss["cfg_lr"])), key="cfg_lr", format_func=lambda v: f"{v:g}",
-            help="Step size of each weight update. Too high and the loss jumps around or becomes "
-            f"NaN (divergence); too low and learning is slow. Typical for {opt.name}: {opt.typical_lr:g}.",
-        )
-        st.caption(opt.help)
-        if "lr" in net_problems:
-            st.error(net_problems["lr"])
-        if opt.uses_momentum_rate:
-            st.slider(
-                "Momentum rate", min_value=0.0, max_value=0.99, step=0.01, key="cfg_mr",
-                help=f"Share of the previous update added to the next one ({opt.name} only). "
-                "0 = plain SGD; 0.9 is common.",
-            )
-            if "momentum" in net_problems:
-                st.error(net_problems["momentum"])
-        waiting = apply_training_settings(s, config) if not architecture_differs(s, config) and not net_problems else None
-        if waiting:
-            st.caption(f":orange[●] {waiting}")
-
-        st.markdown("**Training**")
-        c1, c2, c3 = st.columns(3)
-        c1.selectbox(
-            "Batch size", choices.with_value(choices.BATCH_PRESETS, int(ss["cfg_batch"])), key="cfg_batch",
-            help="Samples per weight update. Small batches update more often but each update is "
-            "noisier and slower per sample.",
-        )
-        c2.number_input(
-            "Epochs", min_value=1, max_value=100, step=1, key="cfg_epochs",
-            help="Passes over the training set when you press Start. Training again continues "
-            "from where it stopped.",
-        )
-        c3.number_input(
-            "Seed", min_value=0, max_value=2**31 - 1, step=1, key="cfg_seed",
-            help="Random seed for the initial weights, the data subset and shuffling: the same "
-            "seed and settings train the same network.",
-        )
-        train_problems = spec.validate_training(settings, ds.n_samples)
-        if "batch_size" in train_problems:
-            st.error(train_problems["batch_size"], icon=":material/error:")
+        _data_section(ds)
+        config, settings, net_problems = _network_section(s, ds, locked)
+        _optimizer_section(s, config, net_problems)
+        train_problems = _training_section(ds, settings)
         _summary(config, net_problems)
         show_notices("sidebar")
     return SidebarResult(config, settings, net_problems, train_problems)
+
+
+def _data_section(ds: Any) -> None:
+    """Which data to train on and how much of it."""
+    ss = st.session_state
+    st.markdown("**Data**")
+    sizes = choices.sample_sizes(ds.n_samples)
+    if ss["cfg_n_samples"] not in sizes:
+        sizes = sorted({*sizes, int(ss["cfg_n_samples"])})
+    st.select_slider(
+        "Training samples", options=sizes, key="cfg_n_samples", format_func=lambda v: f"{v:,}",
+        help=f"How many of the {ds.n_samples:,} training samples to use, drawn with equal shares of each "
+        "class (stratified). More samples learn better but each epoch takes longer.",
+    )
+    st.slider(
+        "Validation split", min_value=0.0, max_value=0.5, step=0.05, key="cfg_val", format="%.2f",
+        help="Share of the samples held out to measure accuracy on samples the network does not "
+        "train on (the validation curve). 0 disables validation.",
+    )
+
+
+
+def _network_section(s: Studio, ds: Any, locked: bool) -> tuple[dict[str, Any], TrainSettings, dict[str, str]]:
+    """The layers (hidden layers, output, loss), the Build button and its confirmation."""
+    ss = st.session_state
+    n_in = math.prod(ds.input_shape)
+    st.markdown("**Hidden layers**", help=f"{n_in:,} inputs → the hidden layers below → {ds.n_outputs} outputs, "
+                "one per class. Each row is one fully connected (Dense) layer.")
+    ids = list(ss["layer_ids"])
+    if not ids:
+        st.caption("No hidden layers: a linear classifier on the raw inputs.")
+    hidden_acts = choices.hidden_activations()
+    for k, i in enumerate(ids):
+        first = k == 0
+        vis = "visible" if first else "collapsed"
+        c1, c2, c3, c4 = st.columns([1.0, 1.25, 1.05, 0.4], vertical_alignment="bottom", gap="small")
+        c1.number_input(
+            "Neurons" if first else f"Dense {k + 1} neurons", min_value=1, max_value=spec.MAX_NEURONS, step=16,
+            key=f"cfg_L{i}_n", label_visibility=vis,
+            help="Neurons in each hidden layer (one row per layer, Dense 1 at the top). More neurons can "
+            "learn more but train slower.",
+        )
+        c2.selectbox(
+            "Activation" if first else f"Dense {k + 1} activation", hidden_acts, key=f"cfg_L{i}_act",
+            label_visibility=vis,
+            help="The non-linearity applied after each layer. "
+            + " ".join(choices.HIDDEN_ACTIVATION_HELP[a] for a in hidden_acts),
+        )
+        c3.selectbox(
+            "Dropout" if first else f"Dense {k + 1} dropout",
+            choices.with_value(choices.DROPOUT_PRESETS, float(ss[f"cfg_L{i}_drop"])),
+            key=f"cfg_L{i}_drop", format_func=lambda v: f"{v:g}", label_visibility=vis,
+            help="During training, randomly switch off this share of the layer's outputs; "
+            "this reduces overfitting. 0 adds no dropout layer.",
+        )
+        c4.button("", icon=":material/close:", key=f"rm_L{i}", on_click=_remove_layer, args=(i,),
+                  help=f"Remove hidden layer Dense {k + 1}")
+    st.button(
+        "Add hidden layer", icon=":material/add:", on_click=_add_layer, disabled=len(ids) >= spec.MAX_HIDDEN,
+        help=f"Append a hidden layer like the last one (at most {spec.MAX_HIDDEN}).",
+    )
+    out_acts = choices.output_activations()
+    c1, c2 = st.columns(2)
+    c1.selectbox(
+        "Output activation", out_acts, key="cfg_out_act",
+        help=f"Activation of the {ds.n_outputs} output neurons (the Output layer). "
+        + " ".join(choices.OUTPUT_ACTIVATION_HELP[a] for a in out_acts),
+    )
+    c2.selectbox(
+        "Loss", choices.loss_names(), key="cfg_loss", format_func=choices.loss_label,
+        help="What training minimises. " + " ".join(choices.LOSS_HELP[n] for n in choices.loss_names()),
+    )
+    config, settings = read_sidebar()
+    net_problems = spec.validate(config)
+    if "loss" in net_problems:
+        st.error(net_problems["loss"], icon=":material/error:")
+    for k in range(len(ids)):
+        if f"hidden{k}" in net_problems:
+            st.error(net_problems[f"hidden{k}"])
+    follow_sidebar(s, config, net_problems)
+    record_finished_run(s)  # an ended run is on the Runs page before anything replaces its model
+    _build_section(s, config, net_problems, locked)
+
+    return config, settings, net_problems
+
+
+def _optimizer_section(s: Studio, config: dict[str, Any], net_problems: dict[str, str]) -> None:
+    """Optimizer, learning rate and momentum: they steer the current model without rebuilding it."""
+    ss = st.session_state
+    st.markdown("**Optimizer**", help="Optimizer, learning rate and momentum apply to the current model "
+                "as it is (its weights stay), even while it trains.")
+    opt = choices.optimizer(ss["cfg_opt"])
+    c1, c2 = st.columns(2)
+    c1.selectbox(
+        "Optimizer", choices.optimizer_names(), key="cfg_opt", on_change=_optimizer_changed,
+        help="How the weights are updated from the gradients. "
+        + " ".join(f"{n}: {choices.optimizer(n).help}" for n in choices.optimizer_names()),
+    )
+    c2.selectbox(
+        "Learning rate", choices.learning_rates(float(ss["cfg_lr"])), key="cfg_lr", format_func=lambda v: f"{v:g}",
+        help="Step size of each weight update. Too high and the loss jumps around or becomes "
+        f"NaN (divergence); too low and learning is slow. Typical for {opt.name}: {opt.typical_lr:g}.",
+    )
+    st.caption(opt.help)
+    if "lr" in net_problems:
+        st.error(net_problems["lr"])
+    if opt.uses_momentum_rate:
+        st.slider(
+            "Momentum rate", min_value=0.0, max_value=0.99, step=0.01, key="cfg_mr",
+            help=f"Share of the previous update added to the next one ({opt.name} only). "
+            "0 = plain SGD; 0.9 is common.",
+        )
+        if "momentum" in net_problems:
+            st.error(net_problems["momentum"])
+    waiting = apply_training_settings(s, config) if not architecture_differs(s, config) and not net_problems else None
+    if waiting:
+        st.caption(f":orange[●] {waiting}")
+
+
+
+def _training_section(ds: Any, settings: TrainSettings) -> dict[str, str]:
+    """Batch size, epochs and seed; returns the problems of the training settings."""
+    ss = st.session_state
+    st.markdown("**Training**")
+    c1, c2, c3 = st.columns(3)
+    c1.selectbox(
+        "Batch size", choices.with_value(choices.BATCH_PRESETS, int(ss["cfg_batch"])), key="cfg_batch",
+        help="Samples per weight update. Small batches update more often but each update is "
+        "noisier and slower per sample.",
+    )
+    c2.number_input(
+        "Epochs", min_value=1, max_value=100, step=1, key="cfg_epochs",
+        help="Passes over the training set when you press Start. Training again continues "
+        "from where it stopped.",
+    )
+    c3.number_input(
+        "Seed", min_value=0, max_value=2**31 - 1, step=1, key="cfg_seed",
+        help="Random seed for the initial weights, the data subset and shuffling: the same "
+        "seed and settings train the same network.",
+    )
+    train_problems = spec.validate_training(settings, ds.n_samples)
+    if "batch_size" in train_problems:
+        st.error(train_problems["batch_size"], icon=":material/error:")
+    return train_problems
 
 
 def _build_section(s: Studio, config: dict[str, Any], net_problems: dict, locked: bool) -> None:
