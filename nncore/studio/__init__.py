@@ -1,0 +1,1 @@
+"""NN Studio services shared by the dashboard's pages (pure Python, no Streamlit)."""
