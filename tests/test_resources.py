@@ -255,26 +255,67 @@ def test_a_failing_on_change_does_not_break_admission(caplog):
     assert "on_change" in caplog.text
 
 
-def test_policy_sets_the_real_blas_threads():
-    pytest.importorskip("threadpoolctl")
-    from threadpoolctl import threadpool_info
-
-    def blas_threads():
-        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
-
-    if not blas_threads():
-        pytest.skip("NumPy's BLAS is not visible to threadpoolctl here")
-    original = min(blas_threads())
-    policy = BlasThreadPolicy(max_threads=2)
+@pytest.fixture
+def real_blas():
+    """NumPy's OpenBLAS through ctypes; its thread count is restored afterwards."""
     try:
-        policy.apply(3)
-        assert blas_threads() == {1}
-        a = np.ones((64, 64), np.float32)
-        assert float((a @ a)[0, 0]) == 64.0  # BLAS still computes after the change
-        policy.apply(1)
-        assert blas_threads() == {2}
+        blas = res.OpenBlasThreads()
+    except res.BlasControlUnavailable as exc:
+        pytest.skip(str(exc))
+    original = blas.get()
+    yield blas
+    blas.set(original)
+
+
+def test_policy_sets_the_real_blas_threads(real_blas):
+    policy = BlasThreadPolicy(max_threads=2, backend=real_blas)
+    policy.apply(3)
+    assert real_blas.get() == 1
+    a = np.ones((64, 64), np.float32)
+    assert float((a @ a)[0, 0]) == 64.0  # BLAS still computes after the change
+    policy.apply(1)
+    assert real_blas.get() == 2
+    assert "threads" in real_blas.describe()
+
+
+def test_any_live_thread_can_change_the_real_blas_threads(real_blas):
+    """The policy runs in whichever training thread starts or ends; a thread that changed the count
+    earlier and still lives must not lock the others out (threadpoolctl 3.8 does exactly that)."""
+    first_done, finish = threading.Event(), threading.Event()
+
+    def first_trainer():
+        real_blas.set(2)
+        first_done.set()
+        finish.wait(GUARD)  # stays alive, like a running training
+
+    seen = []
+    first = threading.Thread(target=first_trainer)
+    first.start()
+    try:
+        assert first_done.wait(GUARD)
+        second = threading.Thread(target=lambda: (real_blas.set(1), seen.append(real_blas.get())))
+        second.start()
+        second.join(GUARD)
+        assert seen == [1] and real_blas.get() == 1
     finally:
-        res.ThreadpoolctlBlas().set(original)
+        finish.set()
+        first.join(GUARD)
+
+
+def test_no_openblas_is_a_clear_error(tmp_path):
+    with pytest.raises(res.BlasControlUnavailable, match="No OpenBLAS.*OPENBLAS_NUM_THREADS"):
+        res.OpenBlasThreads(paths=[str(tmp_path / "libnothing.so")])
+
+
+def test_policy_without_a_controllable_blas_logs_and_keeps_working(monkeypatch, caplog):
+    def unavailable():
+        raise res.BlasControlUnavailable("No OpenBLAS here")
+
+    monkeypatch.setattr(res, "OpenBlasThreads", unavailable)
+    policy = BlasThreadPolicy(max_threads=2)
+    assert policy.apply(3) == 1  # the decision is still made
+    assert policy.threads is None  # nothing was set
+    assert "BLAS thread policy off" in caplog.text
 
 
 # ------------------------------------------------------------------ CPUs and configuration

@@ -18,8 +18,9 @@ the same cores, the same BLAS thread pool and the same memory. Three pieces keep
   threads busy-wait, so eight trainings with two BLAS threads each crawl. The policy: all CPUs when
   at most one training runs, one BLAS thread (the calling thread itself, no pool) when more run.
   :func:`process_slots` wires it to the slots, re-evaluated whenever a training starts or ends.
-  NumPy has no API for this; ``threadpoolctl`` is the supported way to change the thread count of
-  whatever BLAS NumPy was built with (OpenBLAS under any symbol prefix, MKL, BLIS) at run time.
+  NumPy has no API for this; :class:`OpenBlasThreads` calls OpenBLAS' own
+  ``openblas_set_num_threads`` through ctypes (threadpoolctl >= 3.8 would ignore calls from all but
+  one Python thread, see there).
 
 * Memory readings (:func:`rss_bytes`, :func:`peak_rss_bytes`, :class:`MemoryReading`) used by
   ``bench/load_test.py`` to report what a session costs.
@@ -333,39 +334,105 @@ def blas_threads_for(running: int, max_threads: int) -> int:
     return max_threads if running <= 1 else 1
 
 
-class ThreadpoolctlBlas:
-    """Reads and sets the thread count of every BLAS library loaded in this process (threadpoolctl).
+class BlasControlUnavailable(RuntimeError):
+    """No BLAS whose thread count this module can change is loaded in the process."""
 
-    The setting is process-wide (OpenBLAS' pthreads pool is shared by all threads).
+
+#: symbol affixes of OpenBLAS builds: plain (Debian), scipy_…64_ (NumPy >= 2 wheels), …64_ / …_64 (ILP64)
+_OPENBLAS_AFFIXES = tuple((p, s) for p in ("", "scipy_") for s in ("", "64_", "_64"))
+_OPENBLAS_PTHREADS = 1  # openblas_get_parallel(): 0 sequential build, 1 pthreads pool, 2 OpenMP
+
+
+def loaded_openblas_paths() -> list[str]:
+    """Files of the OpenBLAS libraries loaded in this process (Linux: /proc/self/maps; elsewhere the
+    libraries bundled in the NumPy wheel)."""
+    paths: list[str] = []
+    try:
+        maps = Path("/proc/self/maps").read_text()
+    except OSError:
+        maps = ""
+    for line in maps.splitlines():
+        fields = line.split(maxsplit=5)
+        if len(fields) == 6:
+            path = fields[5].strip()
+            name = os.path.basename(path).lower()
+            if "openblas" in name and ".so" in name and path not in paths:
+                paths.append(path)
+    if not paths:
+        import numpy
+
+        base = Path(numpy.__file__).resolve().parent
+        for folder in (base.parent / "numpy.libs", base / ".dylibs"):
+            paths.extend(str(p) for p in sorted(folder.glob("*openblas*")) if p.is_file())
+    return paths
+
+
+class OpenBlasThreads:
+    """Reads and sets the size of OpenBLAS' process-wide thread pool through its own C API (ctypes).
+
+    ``openblas_set_num_threads`` is process-wide and may be called from any thread, also while other
+    threads are inside BLAS calls (a call in flight keeps the split it started with; the pool's
+    threads are never destroyed). Raises :class:`BlasControlUnavailable` when no OpenBLAS with a
+    pthreads pool is loaded (e.g. MKL or Apple Accelerate builds of NumPy).
+
+    Why not threadpoolctl: since 3.8 it lets only the first Python thread that set an OpenBLAS limit
+    change it again while that thread lives, and silently ignores the others — with a training thread
+    per session that is every change but the first (measured).
     """
 
-    def __init__(self) -> None:
-        import numpy  # noqa: F401  (the BLAS must be loaded before threadpoolctl scans the process)
-        from threadpoolctl import ThreadpoolController
+    def __init__(self, paths: list[str] | None = None) -> None:
+        import ctypes
 
-        self._controller = ThreadpoolController().select(user_api="blas")
-        if not self._controller.lib_controllers:
-            log.warning("threadpoolctl found no BLAS library in this process; the BLAS thread policy does nothing")
+        import numpy  # noqa: F401  (loads NumPy's BLAS)
+
+        self._libraries: list[tuple[str, Any, Any]] = []  # (path, get, set)
+        reasons = []
+        for path in paths if paths is not None else loaded_openblas_paths():
+            try:
+                lib = ctypes.CDLL(path)
+            except OSError as exc:
+                reasons.append(f"{path}: {exc}")
+                continue
+            for prefix, suffix in _OPENBLAS_AFFIXES:
+                setter = getattr(lib, f"{prefix}openblas_set_num_threads{suffix}", None)
+                getter = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}", None)
+                if setter is None or getter is None:
+                    continue
+                setter.argtypes, setter.restype = [ctypes.c_int], None
+                getter.argtypes, getter.restype = [], ctypes.c_int
+                parallel = getattr(lib, f"{prefix}openblas_get_parallel{suffix}", None)
+                layer = parallel() if parallel is not None else _OPENBLAS_PTHREADS
+                if layer == _OPENBLAS_PTHREADS:
+                    self._libraries.append((path, getter, setter))
+                else:
+                    reasons.append(f"{path}: threading layer {layer} (not a pthreads pool)")
+                break
+            else:
+                reasons.append(f"{path}: no openblas_set_num_threads symbol")
+        if not self._libraries:
+            raise BlasControlUnavailable(
+                "No OpenBLAS with a pthreads thread pool is loaded in this process"
+                + (f" ({'; '.join(reasons)})" if reasons else "")
+                + "; set OPENBLAS_NUM_THREADS / MKL_NUM_THREADS=1 before start-up instead."
+            )
 
     def get(self) -> int | None:
-        counts = [info["num_threads"] for info in self._controller.info()]
+        counts = [int(getter()) for _, getter, _ in self._libraries]
         return min(counts) if counts else None
 
     def set(self, threads: int) -> None:
-        self._controller.limit(limits=int(threads), user_api="blas")
+        for _, _, setter in self._libraries:
+            setter(int(threads))
 
     def describe(self) -> str:
-        return ", ".join(
-            f"{info['internal_api']} {info.get('version') or ''} ({info['num_threads']} threads)".replace("  ", " ")
-            for info in self._controller.info()
-        ) or "no BLAS found"
+        return ", ".join(f"{os.path.basename(path)} ({int(getter())} threads)" for path, getter, _ in self._libraries)
 
 
 class BlasThreadPolicy:
     """Applies :func:`blas_threads_for` to the process's BLAS.
 
     ``backend`` needs ``get() -> int | None`` and ``set(threads)``; the default is
-    :class:`ThreadpoolctlBlas`, created on first use. Without threadpoolctl installed the policy
+    :class:`OpenBlasThreads`, created on first use. Without an OpenBLAS it can drive, the policy
     logs one warning and does nothing. ``max_threads`` defaults to the smaller of the usable CPUs and
     the BLAS's thread count at start-up, so an ``OPENBLAS_NUM_THREADS`` set by the operator is never
     exceeded.
@@ -384,11 +451,10 @@ class BlasThreadPolicy:
     def _ready_backend(self) -> Any | None:
         if self._backend is None and not self._unavailable:
             try:
-                self._backend = ThreadpoolctlBlas()
-            except ImportError:
+                self._backend = OpenBlasThreads()
+            except BlasControlUnavailable as exc:
                 self._unavailable = True
-                log.warning("threadpoolctl is not installed: BLAS threads stay as they are "
-                            "(set OPENBLAS_NUM_THREADS=1 when several trainings run at once)")
+                log.warning("BLAS thread policy off: %s", exc)
         return self._backend
 
     @property
