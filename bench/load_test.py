@@ -13,6 +13,7 @@ MNIST subset, as K browser sessions would. Scenarios, each after a warm-up:
 For each: samples/s per run while it trains (min / median / max), aggregate samples/s (all samples /
 wall time from the first request to the last end) relative to one alone, the longest queue wait,
 CPU seconds used per 1000 samples (busy-waiting BLAS threads burn CPU without progress) and RSS.
+A scenario stops its runs ``--max-seconds`` after its start (rates then cover the samples done).
 
 Mode ``browser`` (B): ``streamlit run app.py`` on a free port and N Playwright pages (Debian's
 Chromium): the server's RSS with no session, with N idle sessions on the Home page, then the same N
@@ -81,6 +82,7 @@ class RunTimes:
     started: float
     ended: float
     samples: int
+    capped: bool = False  # stopped at the time cap before its work was done
 
     @property
     def rate(self) -> float:
@@ -98,6 +100,7 @@ class ScenarioResult:
     cpu: float
     memory: MemoryReading
     blas_threads: str
+    cap: float
 
     @property
     def wall(self) -> float:
@@ -108,8 +111,24 @@ class ScenarioResult:
         return sum(r.samples for r in self.runs) / self.wall
 
 
+class _SampleCounter:
+    """Counts trained samples; stops the run at ``deadline`` (perf_counter) so that a pathological
+    scenario cannot take minutes."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline, self.samples, self.capped = deadline, 0, False
+        self.model = None  # set by NN.train
+
+    def on_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.samples += int((logs or {}).get("size", 0))
+        if time.perf_counter() > self.deadline and self.model is not None:
+            self.model.stop_training = True
+            self.capped = True
+
+
 def run_scenario(name: str, k: int, x_u8: np.ndarray, y: np.ndarray, epochs: int, *,
-                 policy: BlasThreadPolicy | None, capacity: int, blas: OpenBlasThreads | None) -> ScenarioResult:
+                 policy: BlasThreadPolicy | None, capacity: int, blas: OpenBlasThreads | None,
+                 max_seconds: float) -> ScenarioResult:
     slots = TrainingSlots(capacity, on_change=policy.apply if policy else None)
     before = rss_bytes()
     data = [scale(x_u8) for _ in range(k)]  # each session scales its own float32 copy, as the app does
@@ -120,6 +139,8 @@ def run_scenario(name: str, k: int, x_u8: np.ndarray, y: np.ndarray, epochs: int
     seen_threads: set[int] = set()
     start_line = threading.Barrier(k + 1)
 
+    deadline = [0.0]
+
     def worker(i: int) -> None:
         try:
             start_line.wait()
@@ -129,8 +150,9 @@ def run_scenario(name: str, k: int, x_u8: np.ndarray, y: np.ndarray, epochs: int
                 if blas is not None:
                     seen_threads.add(blas.get() or 0)
                 started = time.perf_counter()
-                models[i].train(data[i], y, epochs=epochs, batch_size=BATCH, verbose=0)
-                times[i] = RunTimes(requested, started, time.perf_counter(), epochs * len(y))
+                counter = _SampleCounter(deadline[0])
+                models[i].train(data[i], y, epochs=epochs, batch_size=BATCH, verbose=0, callbacks=[counter])
+                times[i] = RunTimes(requested, started, time.perf_counter(), counter.samples, counter.capped)
         except BaseException as exc:  # noqa: BLE001 — reported below
             errors.append(exc)
 
@@ -138,6 +160,7 @@ def run_scenario(name: str, k: int, x_u8: np.ndarray, y: np.ndarray, epochs: int
     for t in threads:
         t.start()
     cpu0 = cpu_seconds()
+    deadline[0] = time.perf_counter() + max_seconds
     start_line.wait()
     for t in threads:
         t.join()
@@ -145,18 +168,20 @@ def run_scenario(name: str, k: int, x_u8: np.ndarray, y: np.ndarray, epochs: int
     if errors:
         raise errors[0]
     return ScenarioResult(name, [t for t in times if t is not None], cpu, memory,
-                          "/".join(str(n) for n in sorted(seen_threads)) or "?")
+                          "/".join(str(n) for n in sorted(seen_threads)) or "?", max_seconds)
 
 
 def print_result(r: ScenarioResult, alone: float | None) -> None:
     rates = sorted(run.rate for run in r.runs)
     samples = sum(run.samples for run in r.runs)
     vs = f"{r.aggregate / alone:5.2f}x" if alone else "   - "
+    capped = sum(run.capped for run in r.runs)
+    note = f"   ({capped} stopped at the {r.cap:.0f} s cap)" if capped else ""
     print(f"{r.name:<34} {len(r.runs):>2} runs  per run {rates[0]:>8,.0f} / {statistics.median(rates):>8,.0f} / "
           f"{rates[-1]:>8,.0f} samples/s   aggregate {r.aggregate:>8,.0f} ({vs})   "
           f"longest wait {max(run.waited for run in r.runs):5.1f} s   wall {r.wall:5.1f} s   "
           f"CPU {1000 * r.cpu / samples:5.3f} s/1k samples   BLAS threads {r.blas_threads}   "
-          f"+{r.memory.per_session_bytes / MIB:.0f} MiB/session")
+          f"+{r.memory.per_session_bytes / MIB:.0f} MiB/session{note}")
 
 
 def headless(args: argparse.Namespace) -> None:
@@ -185,21 +210,23 @@ def headless(args: argparse.Namespace) -> None:
     print(f"{'scenario':<34} {'':>8}  per run min / median / max samples/s")
     for _ in range(args.repeat):
         reset_blas()
-        alone = run_scenario("alone", 1, x_u8, y_sub, args.epochs, policy=None, capacity=1, blas=blas)
+        alone = run_scenario("alone", 1, x_u8, y_sub, args.epochs, policy=None, capacity=1, blas=blas,
+                             max_seconds=args.max_seconds)
         print_result(alone, None)
         for k in args.runs:
             reset_blas()
             today = run_scenario(f"{k} at once (today)", k, x_u8, y_sub, args.epochs,
-                                 policy=None, capacity=k, blas=blas)
+                                 policy=None, capacity=k, blas=blas, max_seconds=args.max_seconds)
             print_result(today, alone.aggregate)
             policy = BlasThreadPolicy(max_threads=start_threads, backend=blas) if blas else None
             with_policy = run_scenario(f"{k} at once, BLAS policy", k, x_u8, y_sub, args.epochs,
-                                       policy=policy, capacity=k, blas=blas)
+                                       policy=policy, capacity=k, blas=blas, max_seconds=args.max_seconds)
             print_result(with_policy, alone.aggregate)
             if capacity < k:
                 policy = BlasThreadPolicy(max_threads=start_threads, backend=blas) if blas else None
                 slotted = run_scenario(f"{k} requested, {capacity} slots + policy", k, x_u8, y_sub, args.epochs,
-                                       policy=policy, capacity=capacity, blas=blas)
+                                       policy=policy, capacity=capacity, blas=blas,
+                                       max_seconds=args.max_seconds)
                 print_result(slotted, alone.aggregate)
     reset_blas()
     print(f"RSS now {rss_bytes() / MIB:.0f} MiB, peak {peak_rss_bytes() / MIB:.0f} MiB")
@@ -277,6 +304,8 @@ def main() -> None:
     a.add_argument("--samples", type=int, default=10_000, help="training samples per run (default 10000)")
     a.add_argument("--epochs", type=int, default=3, help="epochs per run (default 3)")
     a.add_argument("--capacity", type=int, default=None, help="slots for the 'slots' scenario (default: CPUs)")
+    a.add_argument("--max-seconds", type=float, default=20.0,
+                   help="stop every run of a scenario this long after the start (default 20)")
     a.add_argument("--repeat", type=int, default=1, help="repeat all scenarios (the machine's speed drifts)")
     b = sub.add_parser("browser", help="mode B: streamlit run app.py + N Chromium sessions")
     b.add_argument("--sessions", type=int, default=4)
