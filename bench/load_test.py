@@ -4,7 +4,8 @@ Mode ``headless`` (A, no browser): K threads of this process each train the dash
 network (784-128-64-10 relu/softmax, cse, adam 1e-3, batch 128) on their own float32 copy of the same
 MNIST subset, as K browser sessions would. Scenarios, each after a warm-up:
 
-* ``alone``   — one training, the BLAS with its start-up thread count (all cores);
+* ``alone``   — one training, the BLAS with its start-up thread count (all cores), then the same
+                 with one BLAS thread;
 * ``today``   — K at once, BLAS threads left as they are (what the app does without the policy);
 * ``policy``  — K at once, BLAS thread policy (1 BLAS thread each while more than one runs);
 * ``slots``   — K requested at once, TrainingSlots (default capacity: the CPUs) + the policy: the
@@ -213,6 +214,11 @@ def headless(args: argparse.Namespace) -> None:
         alone = run_scenario("alone", 1, x_u8, y_sub, args.epochs, policy=None, capacity=1, blas=blas,
                              max_seconds=args.max_seconds)
         print_result(alone, None)
+        if blas is not None and start_threads > 1:
+            blas.set(1)
+            alone_1 = run_scenario("alone, 1 BLAS thread", 1, x_u8, y_sub, args.epochs, policy=None, capacity=1,
+                                   blas=blas, max_seconds=args.max_seconds)
+            print_result(alone_1, alone.aggregate)
         for k in args.runs:
             reset_blas()
             today = run_scenario(f"{k} at once (today)", k, x_u8, y_sub, args.epochs,
