@@ -174,31 +174,37 @@ def test_cancel_wakes_a_waiting_worker_without_running_it():
 def test_many_threads_never_exceed_capacity():
     capacity, workers = 3, 12
     slots = TrainingSlots(capacity)
-    lock = threading.Lock()
-    inside = 0
-    peak = 0
-    release_gate = threading.Semaphore(0)
+    cond = threading.Condition()
+    counts = {"requested": 0, "inside": 0, "peak": 0}
+    leave = threading.Semaphore(0)
+
+    def bump(key, by=1):
+        with cond:
+            counts[key] += by
+            counts["peak"] = max(counts["peak"], counts["inside"])
+            cond.notify_all()
 
     def worker(i):
-        nonlocal inside, peak
         with slots.request(i) as ticket:
+            bump("requested")
             assert ticket.wait(GUARD)
-            with lock:
-                inside += 1
-                peak = max(peak, inside)
-            release_gate.acquire(timeout=GUARD)  # the test lets workers leave one by one
-            with lock:
-                inside -= 1
+            bump("inside")
+            leave.acquire(timeout=GUARD)  # the test lets workers leave one by one
+            bump("inside", -1)
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(workers)]
     for t in threads:
         t.start()
+    with cond:
+        assert cond.wait_for(lambda: counts["requested"] == workers and counts["inside"] == capacity, GUARD)
+        assert counts["inside"] == capacity  # everyone has asked; only `capacity` got in
+    assert slots.status() == res.SlotsStatus(capacity, capacity, workers - capacity)
     for _ in range(workers):
-        release_gate.release()
+        leave.release()
     for t in threads:
         t.join(GUARD)
     assert not any(t.is_alive() for t in threads)
-    assert 1 <= peak <= capacity
+    assert counts["peak"] == capacity
     assert slots.status() == res.SlotsStatus(capacity, 0, 0)
 
 
