@@ -7,7 +7,8 @@ MNIST subset, as K browser sessions would. Scenarios, each after a warm-up:
 * ``alone``   — one training, the BLAS with its start-up thread count (all cores), then the same
                  with one BLAS thread;
 * ``today``   — K at once, BLAS threads left as they are (what the app does without the policy);
-* ``policy``  — K at once, BLAS thread policy (1 BLAS thread each while more than one runs);
+* ``policy``  — K at once, BLAS thread policy (1 BLAS thread each while more than one runs; a run
+                 left alone gets NNSTUDIO_BLAS_THREADS, default 1);
 * ``slots``   — K requested at once, TrainingSlots (default capacity: the CPUs) + the policy: the
                  others queue.
 
@@ -51,6 +52,7 @@ from nncore.studio.resources import (  # noqa: E402
     OpenBlasThreads,
     TrainingSlots,
     available_cpus,
+    blas_threads_from_env,
     default_max_trainings,
     peak_rss_bytes,
     process_tree_rss_bytes,
@@ -197,7 +199,8 @@ def headless(args: argparse.Namespace) -> None:
     capacity = args.capacity or default_max_trainings(cpus)
     print(f"CPUs usable: {cpus}; BLAS: {blas.describe() if blas else 'unknown'}; "
           f"work per run: {args.epochs} epochs x {args.samples:,} samples, batch {BATCH}, 784-128-64-10 adam")
-    print(f"RSS at start: {rss_bytes() / MIB:.0f} MiB")
+    print(f"RSS at start: {rss_bytes() / MIB:.0f} MiB; policy: up to {blas_threads_from_env()} BLAS thread(s) for a "
+          f"training alone (NNSTUDIO_BLAS_THREADS), 1 each while several run; slots: {capacity}")
 
     (x, y), _ = load_mnist()
     x_u8, y_sub = stratified_subset(x, y, args.samples, seed=0)
@@ -225,12 +228,12 @@ def headless(args: argparse.Namespace) -> None:
             today = run_scenario(f"{k} at once (today)", k, x_u8, y_sub, args.epochs,
                                  policy=None, capacity=k, blas=blas, max_seconds=args.max_seconds)
             print_result(today, alone.aggregate)
-            policy = BlasThreadPolicy(max_threads=start_threads, backend=blas) if blas else None
+            policy = BlasThreadPolicy(backend=blas) if blas else None
             with_policy = run_scenario(f"{k} at once, BLAS policy", k, x_u8, y_sub, args.epochs,
                                        policy=policy, capacity=k, blas=blas, max_seconds=args.max_seconds)
             print_result(with_policy, alone.aggregate)
             if capacity < k:
-                policy = BlasThreadPolicy(max_threads=start_threads, backend=blas) if blas else None
+                policy = BlasThreadPolicy(backend=blas) if blas else None
                 slotted = run_scenario(f"{k} requested, {capacity} slots + policy", k, x_u8, y_sub, args.epochs,
                                        policy=policy, capacity=capacity, blas=blas,
                                        max_seconds=args.max_seconds)

@@ -243,10 +243,37 @@ def test_slots_apply_the_policy_before_a_granted_training_starts():
 
 def test_policy_never_exceeds_the_start_up_thread_count(monkeypatch):
     monkeypatch.setattr(res, "available_cpus", lambda *a, **k: 8)
+    monkeypatch.setenv(res.ENV_BLAS_THREADS, "8")
     blas = RecordingBlas(start=1)  # e.g. OPENBLAS_NUM_THREADS=1 set by the operator
     policy = BlasThreadPolicy(backend=blas)
     assert policy.max_threads == 1
     assert policy.apply(1) == 1
+
+
+@pytest.mark.parametrize("env, cpus, start, expected", [
+    (None, 8, 8, 1),  # default: one thread even alone (measured: two are no faster, often far slower)
+    ("4", 8, 8, 4),
+    ("4", 2, 8, 2),  # never more than the CPUs this process may use
+    ("4", 8, 3, 3),  # nor more than OpenBLAS had at start-up
+])
+def test_policy_threads_alone_from_env(monkeypatch, env, cpus, start, expected):
+    monkeypatch.setattr(res, "available_cpus", lambda *a, **k: cpus)
+    if env is None:
+        monkeypatch.delenv(res.ENV_BLAS_THREADS, raising=False)
+    else:
+        monkeypatch.setenv(res.ENV_BLAS_THREADS, env)
+    blas = RecordingBlas(start=start)
+    policy = BlasThreadPolicy(backend=blas)
+    assert policy.apply(1) == expected and blas.threads == expected
+    assert policy.apply(2) == 1 and blas.threads == 1
+
+
+def test_blas_threads_from_env_rejects_nonsense():
+    assert res.blas_threads_from_env({}) == 1
+    assert res.blas_threads_from_env({res.ENV_BLAS_THREADS: " 2 "}) == 2
+    for bad in ("0", "-1", "all", "1.5"):
+        with pytest.raises(ValueError, match="NNSTUDIO_BLAS_THREADS must be a whole number"):
+            res.blas_threads_from_env({res.ENV_BLAS_THREADS: bad})
 
 
 def test_a_failing_on_change_does_not_break_admission(caplog):
@@ -365,10 +392,11 @@ def test_waiting_message():
         res.waiting_message(-1)
 
 
-def test_process_slots_is_one_shared_instance():
+def test_process_slots_is_one_shared_instance(real_blas):
     assert res.process_slots() is res.process_slots()
     assert res.process_slots().capacity >= 1
     assert res.process_blas_policy() is res.process_blas_policy()
+    assert res.process_blas_policy().threads == real_blas.get()  # the policy is in force from the start
 
 
 # ------------------------------------------------------------------ memory

@@ -15,8 +15,9 @@ the same cores, the same BLAS thread pool and the same memory. Three pieces keep
 
 * The BLAS thread policy (:func:`blas_threads_for`, :class:`BlasThreadPolicy`). NumPy's OpenBLAS
   has one thread pool per process: calls from several threads are serialised on it and its idle
-  threads busy-wait, so eight trainings with two BLAS threads each crawl. The policy: all CPUs when
-  at most one training runs, one BLAS thread (the calling thread itself, no pool) when more run.
+  threads busy-wait, so eight trainings with two BLAS threads each crawl. The policy: up to
+  ``NNSTUDIO_BLAS_THREADS`` (default 1, see :func:`blas_threads_from_env`) when at most one training
+  runs, one BLAS thread (the calling thread itself, no pool) when more run.
   :func:`process_slots` wires it to the slots, re-evaluated whenever a training starts or ends.
   NumPy has no API for this; :class:`OpenBlasThreads` calls OpenBLAS' own
   ``openblas_set_num_threads`` through ctypes (threadpoolctl >= 3.8 would ignore calls from all but
@@ -45,6 +46,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 ENV_MAX_TRAININGS = "NNSTUDIO_MAX_TRAININGS"
+ENV_BLAS_THREADS = "NNSTUDIO_BLAS_THREADS"
 
 # Ticket states
 QUEUED = "queued"  # waiting for a free slot
@@ -122,6 +124,27 @@ def max_trainings_from_env(environ: Mapping[str, str] | None = None, cpus: int |
         raise ValueError(
             f"{ENV_MAX_TRAININGS} must be a whole number of trainings of at least 1; received {raw!r}."
         )
+    return value
+
+
+def blas_threads_from_env(environ: Mapping[str, str] | None = None) -> int:
+    """``NNSTUDIO_BLAS_THREADS``: BLAS threads a training may use while it runs alone (default 1).
+
+    Measured on a 2-core machine (bench/load_test.py): two OpenBLAS threads are no faster than one
+    for the dashboard's networks when the cores are idle, and 4-25x slower as soon as anything else
+    (the Streamlit server itself, another replica, a neighbour) holds a core. Raise it only on a
+    machine whose cores are otherwise idle, for big batches.
+    """
+    environ = os.environ if environ is None else environ
+    raw = (environ.get(ENV_BLAS_THREADS) or "").strip()
+    if not raw:
+        return 1
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"{ENV_BLAS_THREADS} must be a whole number of threads of at least 1; received {raw!r}.")
     return value
 
 
@@ -433,9 +456,9 @@ class BlasThreadPolicy:
 
     ``backend`` needs ``get() -> int | None`` and ``set(threads)``; the default is
     :class:`OpenBlasThreads`, created on first use. Without an OpenBLAS it can drive, the policy
-    logs one warning and does nothing. ``max_threads`` defaults to the smaller of the usable CPUs and
-    the BLAS's thread count at start-up, so an ``OPENBLAS_NUM_THREADS`` set by the operator is never
-    exceeded.
+    logs one warning and does nothing. ``max_threads`` (threads for a training that runs alone)
+    defaults to :func:`blas_threads_from_env` (1 unless ``NNSTUDIO_BLAS_THREADS`` says more), never
+    more than the usable CPUs nor the BLAS's thread count at start-up (``OPENBLAS_NUM_THREADS``).
     """
 
     def __init__(self, max_threads: int | None = None, backend: Any | None = None) -> None:
@@ -464,10 +487,10 @@ class BlasThreadPolicy:
 
     def _max_threads_locked(self) -> int:
         if self._max_threads is None:
-            cpus = available_cpus()
+            wanted = min(blas_threads_from_env(), available_cpus())
             backend = self._ready_backend()
             start = backend.get() if backend is not None else None
-            self._max_threads = max(1, min(cpus, start)) if start else cpus
+            self._max_threads = max(1, min(wanted, start)) if start else wanted
         return self._max_threads
 
     def apply(self, running: int) -> int:
@@ -488,12 +511,13 @@ _process_lock = threading.Lock()
 
 def process_slots() -> TrainingSlots:
     """The server process's :class:`TrainingSlots` (capacity from ``NNSTUDIO_MAX_TRAININGS`` or the
-    CPUs), with :func:`process_blas_policy` attached. Created on first use."""
+    CPUs), with :func:`process_blas_policy` attached and applied at once. Created on first use."""
     global _process_slots
     policy = process_blas_policy()
     with _process_lock:
         if _process_slots is None:
             _process_slots = TrainingSlots(on_change=policy.apply)
+            policy.apply(0)
         return _process_slots
 
 
