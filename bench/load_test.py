@@ -12,9 +12,10 @@ MNIST subset, as K browser sessions would. Scenarios, each after a warm-up:
 * ``slots``   — K requested at once, TrainingSlots (default capacity: the CPUs) + the policy: the
                  others queue.
 
-For each: samples/s per run while it trains (min / median / max), aggregate samples/s (all samples /
-wall time from the first request to the last end) relative to one alone, the longest queue wait,
-CPU seconds used per 1000 samples (busy-waiting BLAS threads burn CPU without progress) and RSS.
+For each: samples/s per run while it trains (min / median / max), total samples/s (all samples / wall
+time from the first request to the last end) relative to one alone, the longest queue wait, the wall
+time, CPU seconds used per 1000 samples (busy-waiting BLAS threads burn CPU without progress), the
+BLAS thread counts the runs started with and the RSS each run's data and model added.
 A scenario stops its runs ``--max-seconds`` after its start (rates then cover the samples done).
 
 Mode ``browser`` (B): ``streamlit run app.py`` on a free port and N Playwright pages (Debian's
@@ -175,17 +176,21 @@ def run_scenario(name: str, k: int, x_u8: np.ndarray, y: np.ndarray, epochs: int
                           "/".join(str(n) for n in sorted(seen_threads)) or "?", max_seconds)
 
 
+HEADER = (f"{'scenario':<32} {'runs':>4}  {'per run samples/s min / median / max':>36}  {'total/s':>8} {'vs alone':>8}"
+          f"  {'wait':>6} {'wall':>6} {'CPU s/1k':>8} {'BLAS':>5} {'MiB/run':>7}")
+
+
 def print_result(r: ScenarioResult, alone: float | None) -> None:
+    """One table row; ``alone``: total samples/s of the first 'alone' scenario."""
     rates = sorted(run.rate for run in r.runs)
     samples = sum(run.samples for run in r.runs)
-    vs = f"{r.aggregate / alone:5.2f}x" if alone else "   - "
+    vs = f"{r.aggregate / alone:7.2f}x" if alone else f"{'-':>8}"
     capped = sum(run.capped for run in r.runs)
-    note = f"   ({capped} stopped at the {r.cap:.0f} s cap)" if capped else ""
-    print(f"{r.name:<34} {len(r.runs):>2} runs  per run {rates[0]:>8,.0f} / {statistics.median(rates):>8,.0f} / "
-          f"{rates[-1]:>8,.0f} samples/s   aggregate {r.aggregate:>8,.0f} ({vs})   "
-          f"longest wait {max(run.waited for run in r.runs):5.1f} s   wall {r.wall:5.1f} s   "
-          f"CPU {1000 * r.cpu / samples:5.3f} s/1k samples   BLAS threads {r.blas_threads}   "
-          f"+{r.memory.per_session_bytes / MIB:.0f} MiB/session{note}")
+    note = f"  ({capped} stopped at the {r.cap:.0f} s cap)" if capped else ""
+    print(f"{r.name:<32} {len(r.runs):>4}  {rates[0]:>10,.0f} / {statistics.median(rates):>10,.0f} / "
+          f"{rates[-1]:>10,.0f}  {r.aggregate:>8,.0f} {vs}  {max(run.waited for run in r.runs):5.1f}s "
+          f"{r.wall:5.1f}s {1000 * r.cpu / samples:8.3f} {r.blas_threads:>5} "
+          f"{r.memory.per_session_bytes / MIB:7.0f}{note}")
 
 
 def headless(args: argparse.Namespace) -> None:
@@ -212,7 +217,7 @@ def headless(args: argparse.Namespace) -> None:
         if blas is not None:
             blas.set(start_threads)
 
-    print(f"{'scenario':<34} {'':>8}  per run min / median / max samples/s")
+    print(HEADER)
     for _ in range(args.repeat):
         reset_blas()
         alone = run_scenario("alone", 1, x_u8, y_sub, args.epochs, policy=None, capacity=1, blas=blas,
