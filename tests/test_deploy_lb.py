@@ -179,18 +179,17 @@ def balanced_app(tmp_path_factory):
         pytest.skip(reason)
     replicas = {"r1": StreamlitServer(), "r2": StreamlitServer()}
     started = []
+    lb = HAProxy(tmp_path_factory.mktemp("lb"))
     try:
         for server in replicas.values():
             started.append(server.start(timeout=120))
-        workdir = tmp_path_factory.mktemp("lb")
-        lb = HAProxy(workdir)
         lb.start(binary, local_config({n: s.port for n, s in replicas.items()}, lb.port, lb.stats_port),
                  servers=len(replicas))
         yield lb, replicas
+    finally:
         lb.stop()
         ARTIFACTS.mkdir(exist_ok=True)
         (ARTIFACTS / "haproxy-lb-test.log").write_text(lb.log_text())
-    finally:
         for server in started:
             server.stop()
 
