@@ -384,6 +384,17 @@ def test_max_trainings_from_env():
             res.max_trainings_from_env({res.ENV_MAX_TRAININGS: bad}, cpus=4)
 
 
+def test_slots_capacity_defaults_to_the_environment(monkeypatch):
+    monkeypatch.setenv(res.ENV_MAX_TRAININGS, "5")
+    assert TrainingSlots().capacity == 5
+    monkeypatch.delenv(res.ENV_MAX_TRAININGS)
+    monkeypatch.setattr(res, "available_cpus", lambda *a, **k: 3)
+    assert TrainingSlots().capacity == 3
+    monkeypatch.setenv(res.ENV_MAX_TRAININGS, "many")
+    with pytest.raises(ValueError, match="NNSTUDIO_MAX_TRAININGS"):
+        TrainingSlots()
+
+
 def test_waiting_message():
     assert res.waiting_message(0) == "Waiting for a free training slot: yours is next."
     assert res.waiting_message(1).endswith("1 run ahead of yours.")
