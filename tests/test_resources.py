@@ -335,6 +335,21 @@ def test_any_live_thread_can_change_the_real_blas_threads(real_blas):
         first.join(GUARD)
 
 
+def test_openblas_candidates_from_the_memory_map():
+    maps = "\n".join([
+        "7f00-7f01 r-xp 00000000 08:01 1 /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3",  # Debian
+        "7f01-7f02 r--p 00001000 08:01 1 /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3",
+        "7f02-7f03 r-xp 00000000 08:01 2 /venv/numpy.libs/libscipy_openblas64_-32a4b2a6.so",  # wheel
+        "7f03-7f04 r-xp 00000000 08:01 3 /usr/lib/x86_64-linux-gnu/libc.so.6",
+        "7f04-7f05 rw-p 00000000 00:00 0 [heap]",
+        "7f05-7f06 r--p 00000000 08:01 4 /data/blas_notes.txt",
+    ])
+    assert res.loaded_openblas_paths(maps) == [
+        "/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3",
+        "/venv/numpy.libs/libscipy_openblas64_-32a4b2a6.so",
+    ]
+
+
 def test_no_openblas_is_a_clear_error(tmp_path):
     with pytest.raises(res.BlasControlUnavailable, match="No OpenBLAS.*OPENBLAS_NUM_THREADS"):
         res.OpenBlasThreads(paths=[str(tmp_path / "libnothing.so")])

@@ -366,20 +366,23 @@ _OPENBLAS_AFFIXES = tuple((p, s) for p in ("", "scipy_") for s in ("", "64_", "_
 _OPENBLAS_PTHREADS = 1  # openblas_get_parallel(): 0 sequential build, 1 pthreads pool, 2 OpenMP
 
 
-def loaded_openblas_paths() -> list[str]:
-    """Files of the OpenBLAS libraries loaded in this process (Linux: /proc/self/maps; elsewhere the
-    libraries bundled in the NumPy wheel)."""
+def loaded_openblas_paths(maps: str | None = None) -> list[str]:
+    """Shared libraries loaded in this process that may be an OpenBLAS: every mapped ``.so`` whose
+    path mentions "blas" (NumPy wheels: ``numpy.libs/libscipy_openblas64_-….so``; Debian:
+    ``openblas-pthread/libblas.so.3``). ``maps`` defaults to /proc/self/maps (Linux); elsewhere the
+    libraries bundled in the NumPy wheel. :class:`OpenBlasThreads` keeps those with OpenBLAS' API.
+    """
     paths: list[str] = []
-    try:
-        maps = Path("/proc/self/maps").read_text()
-    except OSError:
-        maps = ""
+    if maps is None:
+        try:
+            maps = Path("/proc/self/maps").read_text()
+        except OSError:
+            maps = ""
     for line in maps.splitlines():
         fields = line.split(maxsplit=5)
         if len(fields) == 6:
             path = fields[5].strip()
-            name = os.path.basename(path).lower()
-            if "openblas" in name and ".so" in name and path not in paths:
+            if "blas" in path.lower() and ".so" in os.path.basename(path) and path not in paths:
                 paths.append(path)
     if not paths:
         import numpy
