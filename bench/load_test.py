@@ -1,0 +1,353 @@
+"""Load test: many trainings at once in one NN Studio server process. Prints figures; asserts nothing.
+
+Mode ``headless`` (A, no browser): K threads of this process each train the dashboard's default
+network (784-128-64-10 relu/softmax, cse, adam 1e-3, batch 128) on their own float32 copy of the same
+MNIST subset, as K browser sessions would. Scenarios, each after a warm-up:
+
+* ``alone``   — one training, the BLAS with its start-up thread count (all cores), then the same
+                 with one BLAS thread;
+* ``today``   — K at once, BLAS threads left as they are (what the app does without the policy);
+* ``policy``  — K at once, BLAS thread policy (1 BLAS thread each while more than one runs; a run
+                 left alone gets NNSTUDIO_BLAS_THREADS, default 1);
+* ``slots``   — K requested at once, TrainingSlots (default capacity: the CPUs) + the policy: the
+                 others queue.
+
+For each: samples/s per run while it trains (min / median / max), total samples/s (all samples / wall
+time from the first request to the last end) relative to one alone, the longest queue wait, the wall
+time, CPU seconds used per 1000 samples (busy-waiting BLAS threads burn CPU without progress), the
+BLAS thread counts the runs started with and the RSS each run's data and model added.
+A scenario stops its runs ``--max-seconds`` after its start (rates then cover the samples done).
+
+Mode ``browser`` (B): ``streamlit run app.py`` on a free port and N Playwright pages (Debian's
+Chromium): the server's RSS with no session, after a first session (imports, shared caches), with N
+further idle sessions on the Home page, then the same N sessions all start a training on the Train
+page; samples/s read from each page's progress line.
+
+    python bench/load_test.py headless [--runs 8] [--samples 10000] [--epochs 3]
+    python bench/load_test.py browser  [--sessions 4] [--samples 10,000] [--epochs 2]
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import resource
+import statistics
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from nncore import FFL, NN  # noqa: E402
+from nncore.datasets import load_mnist, scale, stratified_subset  # noqa: E402
+from nncore.studio.resources import (  # noqa: E402
+    MIB,
+    BlasControlUnavailable,
+    BlasThreadPolicy,
+    MemoryReading,
+    OpenBlasThreads,
+    TrainingSlots,
+    available_cpus,
+    blas_threads_from_env,
+    default_max_trainings,
+    peak_rss_bytes,
+    process_tree_rss_bytes,
+    rss_bytes,
+)
+
+BATCH = 128
+
+
+def build(seed: int) -> NN:
+    """The dashboard's default network."""
+    m = NN(seed=seed)
+    m.add(FFL(784, 128, activation="relu"))
+    m.add(FFL(neurons=64, activation="relu"))
+    m.add(FFL(neurons=10, activation="softmax"))
+    m.compile_model(lr=1e-3, opt="adam", loss="cse", metrics=["accuracy"])
+    return m
+
+
+def cpu_seconds() -> float:
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime
+
+
+# ----------------------------------------------------------------------------------------------
+# Mode A: threads in this process
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class RunTimes:
+    requested: float
+    started: float
+    ended: float
+    samples: int
+    capped: bool = False  # stopped at the time cap before its work was done
+
+    @property
+    def rate(self) -> float:
+        return self.samples / max(1e-9, self.ended - self.started)
+
+    @property
+    def waited(self) -> float:
+        return self.started - self.requested
+
+
+@dataclass
+class ScenarioResult:
+    name: str
+    runs: list[RunTimes]
+    cpu: float
+    memory: MemoryReading
+    blas_threads: str
+    cap: float
+
+    @property
+    def wall(self) -> float:
+        return max(r.ended for r in self.runs) - min(r.requested for r in self.runs)
+
+    @property
+    def aggregate(self) -> float:
+        return sum(r.samples for r in self.runs) / self.wall
+
+
+class _SampleCounter:
+    """Counts trained samples; stops the run at ``deadline`` (perf_counter) so that a pathological
+    scenario cannot take minutes."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline, self.samples, self.capped = deadline, 0, False
+        self.model = None  # set by NN.train
+
+    def on_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.samples += int((logs or {}).get("size", 0))
+        if time.perf_counter() > self.deadline and self.model is not None:
+            self.model.stop_training = True
+            self.capped = True
+
+
+def run_scenario(name: str, k: int, x_u8: np.ndarray, y: np.ndarray, epochs: int, *,
+                 policy: BlasThreadPolicy | None, capacity: int, blas: OpenBlasThreads | None,
+                 max_seconds: float) -> ScenarioResult:
+    slots = TrainingSlots(capacity, on_change=policy.apply if policy else None)
+    before = rss_bytes()
+    data = [scale(x_u8) for _ in range(k)]  # each session scales its own float32 copy, as the app does
+    models = [build(seed=i) for i in range(k)]
+    memory = MemoryReading(f"{k} session(s) with data and model", before, rss_bytes(), k)
+    times: list[RunTimes | None] = [None] * k
+    errors: list[BaseException] = []
+    seen_threads: set[int] = set()
+    start_line = threading.Barrier(k + 1)
+
+    deadline = [0.0]
+
+    def worker(i: int) -> None:
+        try:
+            start_line.wait()
+            requested = time.perf_counter()
+            with slots.request(f"session-{i}") as ticket:
+                ticket.wait()
+                if blas is not None:
+                    seen_threads.add(blas.get() or 0)
+                started = time.perf_counter()
+                counter = _SampleCounter(deadline[0])
+                models[i].train(data[i], y, epochs=epochs, batch_size=BATCH, verbose=0, callbacks=[counter])
+                times[i] = RunTimes(requested, started, time.perf_counter(), counter.samples, counter.capped)
+        except BaseException as exc:  # noqa: BLE001 — reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,), name=f"train-{i}") for i in range(k)]
+    for t in threads:
+        t.start()
+    cpu0 = cpu_seconds()
+    deadline[0] = time.perf_counter() + max_seconds
+    start_line.wait()
+    for t in threads:
+        t.join()
+    cpu = cpu_seconds() - cpu0
+    if errors:
+        raise errors[0]
+    return ScenarioResult(name, [t for t in times if t is not None], cpu, memory,
+                          "/".join(str(n) for n in sorted(seen_threads)) or "?", max_seconds)
+
+
+HEADER = (f"{'scenario':<32} {'runs':>4}  {'per run samples/s min / median / max':>36}  {'total/s':>8} {'vs alone':>8}"
+          f"  {'wait':>6} {'wall':>6} {'CPU s/1k':>8} {'BLAS':>5} {'MiB/run':>7}")
+
+
+def print_result(r: ScenarioResult, alone: float | None) -> None:
+    """One table row; ``alone``: total samples/s of the first 'alone' scenario."""
+    rates = sorted(run.rate for run in r.runs)
+    samples = sum(run.samples for run in r.runs)
+    vs = f"{r.aggregate / alone:7.2f}x" if alone else f"{'-':>8}"
+    capped = sum(run.capped for run in r.runs)
+    note = f"  ({capped} stopped at the {r.cap:.0f} s cap)" if capped else ""
+    print(f"{r.name:<32} {len(r.runs):>4}  {rates[0]:>10,.0f} / {statistics.median(rates):>10,.0f} / "
+          f"{rates[-1]:>10,.0f}  {r.aggregate:>8,.0f} {vs}  {max(run.waited for run in r.runs):5.1f}s "
+          f"{r.wall:5.1f}s {1000 * r.cpu / samples:8.3f} {r.blas_threads:>5} "
+          f"{r.memory.per_session_bytes / MIB:7.0f}{note}")
+
+
+def headless(args: argparse.Namespace) -> None:
+    cpus = available_cpus()
+    try:
+        blas = OpenBlasThreads()
+    except BlasControlUnavailable as exc:
+        blas = None
+        print(f"the policy scenarios cannot change BLAS threads: {exc}")
+    start_threads = (blas.get() if blas else None) or cpus
+    capacity = args.capacity or default_max_trainings(cpus)
+    print(f"CPUs usable: {cpus}; BLAS: {blas.describe() if blas else 'unknown'}; "
+          f"work per run: {args.epochs} epochs x {args.samples:,} samples, batch {BATCH}, 784-128-64-10 adam")
+    print(f"RSS at start: {rss_bytes() / MIB:.0f} MiB; policy: up to {blas_threads_from_env()} BLAS thread(s) for a "
+          f"training alone (NNSTUDIO_BLAS_THREADS), 1 each while several run; slots: {capacity}")
+
+    (x, y), _ = load_mnist()
+    x_u8, y_sub = stratified_subset(x, y, args.samples, seed=0)
+    del x, y
+    warm = build(seed=99)
+    warm.train(scale(x_u8[:2000]), y_sub[:2000], epochs=1, batch_size=BATCH, verbose=0)
+
+    def reset_blas() -> None:
+        if blas is not None:
+            blas.set(start_threads)
+
+    print(HEADER)
+    for _ in range(args.repeat):
+        reset_blas()
+        alone = run_scenario("alone", 1, x_u8, y_sub, args.epochs, policy=None, capacity=1, blas=blas,
+                             max_seconds=args.max_seconds)
+        print_result(alone, None)
+        if blas is not None and start_threads > 1:
+            blas.set(1)
+            alone_1 = run_scenario("alone, 1 BLAS thread", 1, x_u8, y_sub, args.epochs, policy=None, capacity=1,
+                                   blas=blas, max_seconds=args.max_seconds)
+            print_result(alone_1, alone.aggregate)
+        for k in args.runs:
+            reset_blas()
+            today = run_scenario(f"{k} at once (today)", k, x_u8, y_sub, args.epochs,
+                                 policy=None, capacity=k, blas=blas, max_seconds=args.max_seconds)
+            print_result(today, alone.aggregate)
+            policy = BlasThreadPolicy(backend=blas) if blas else None
+            with_policy = run_scenario(f"{k} at once, BLAS policy", k, x_u8, y_sub, args.epochs,
+                                       policy=policy, capacity=k, blas=blas, max_seconds=args.max_seconds)
+            print_result(with_policy, alone.aggregate)
+            if capacity < k:
+                policy = BlasThreadPolicy(backend=blas) if blas else None
+                slotted = run_scenario(f"{k} requested, {capacity} slots + policy", k, x_u8, y_sub, args.epochs,
+                                       policy=policy, capacity=capacity, blas=blas,
+                                       max_seconds=args.max_seconds)
+                print_result(slotted, alone.aggregate)
+    reset_blas()
+    print(f"RSS now {rss_bytes() / MIB:.0f} MiB, peak {peak_rss_bytes() / MIB:.0f} MiB")
+
+
+# ----------------------------------------------------------------------------------------------
+# Mode B: real Streamlit sessions in Chromium
+# ----------------------------------------------------------------------------------------------
+PROGRESS_RATE = re.compile(r"([\d,]+) samples/s")
+
+
+def browser(args: argparse.Namespace) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser_util import StreamlitServer, browser_available, configure_sidebar, launch, wait_app_idle
+
+    reason = browser_available()
+    if reason:
+        raise SystemExit(f"mode browser needs Playwright and Chromium: {reason}")
+    env = {}
+    if args.max_trainings:
+        env["NNSTUDIO_MAX_TRAININGS"] = str(args.max_trainings)
+    if args.blas_threads:
+        env["OPENBLAS_NUM_THREADS"] = str(args.blas_threads)
+    print(f"server environment: {env or 'as inherited'}")
+    server = StreamlitServer(env=env).start(timeout=120)
+    try:
+        time.sleep(1)
+        empty = process_tree_rss_bytes(server.proc.pid)
+        print(f"server up in {server.ready_seconds:.1f} s; RSS with no session: {empty / MIB:.0f} MiB")
+        with sync_playwright() as p:
+            chromium = launch(p)
+
+            def open_session(url: str):
+                ctx = chromium.new_context(viewport={"width": 1280, "height": 900})
+                ctx.set_default_timeout(300_000)
+                page = ctx.new_page()
+                page.goto(url)
+                page.get_by_role("link", name="Train", exact=True).first.wait_for()  # the script has run
+                wait_app_idle(page)
+                page.wait_for_timeout(500)
+                return ctx, page
+
+            # The first session pays for imports and process-wide caches (MNIST, pretrained model).
+            first_ctx, first_page = open_session(server.url + "/draw")
+            warm = process_tree_rss_bytes(server.proc.pid)
+            print(MemoryReading("first session (imports, shared caches)", empty, warm, 1).text())
+            first_ctx.close()
+            opened = [open_session(server.url) for _ in range(args.sessions)]
+            contexts = [ctx for ctx, _ in opened]
+            pages = [page for _, page in opened]
+            idle = process_tree_rss_bytes(server.proc.pid)
+            print(MemoryReading("further idle sessions on Home", warm, idle, args.sessions).text())
+
+            for page in pages:
+                page.goto(server.url + "/train")
+                page.get_by_role("button", name="Start").wait_for()
+                wait_app_idle(page)
+                configure_sidebar(page, samples=args.samples, epochs=args.epochs)
+            configured = process_tree_rss_bytes(server.proc.pid)
+            print(MemoryReading("same sessions on Train, configured", idle, configured, args.sessions).text())
+            t0 = time.perf_counter()
+            for page in pages:
+                page.get_by_role("button", name="Start").click()
+            rates = []
+            for i, page in enumerate(pages):
+                done = page.locator('[data-testid="stProgress"]').filter(has_text="Finished").first
+                done.wait_for(timeout=1_800_000)
+                text = done.inner_text()
+                m = PROGRESS_RATE.search(text)
+                rates.append(float(m.group(1).replace(",", "")) if m else float("nan"))
+                print(f"session {i}: {text.splitlines()[0] if text else '?'}")
+            wall = time.perf_counter() - t0
+            trained = process_tree_rss_bytes(server.proc.pid)
+            print(MemoryReading("same sessions after training", idle, trained, args.sessions).text())
+            print(f"{args.sessions} sessions: samples/s per session min {min(rates):,.0f} / median "
+                  f"{statistics.median(rates):,.0f} / max {max(rates):,.0f}; all finished after {wall:.1f} s")
+            for ctx in contexts:
+                ctx.close()
+            chromium.close()
+    finally:
+        server.stop()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="mode", required=True)
+    a = sub.add_parser("headless", help="mode A: K trainings in threads of this process")
+    a.add_argument("--runs", type=lambda s: [int(v) for v in s.split(",")], default=[8],
+                   help="concurrent trainings, e.g. 8 or 2,4,8 (default 8)")
+    a.add_argument("--samples", type=int, default=10_000, help="training samples per run (default 10000)")
+    a.add_argument("--epochs", type=int, default=3, help="epochs per run (default 3)")
+    a.add_argument("--capacity", type=int, default=None, help="slots for the 'slots' scenario (default: CPUs)")
+    a.add_argument("--max-seconds", type=float, default=20.0,
+                   help="stop every run of a scenario this long after the start (default 20)")
+    a.add_argument("--repeat", type=int, default=1, help="repeat all scenarios (the machine's speed drifts)")
+    b = sub.add_parser("browser", help="mode B: streamlit run app.py + N Chromium sessions")
+    b.add_argument("--sessions", type=int, default=4)
+    b.add_argument("--samples", default="10,000", help="sidebar 'training samples' choice as shown")
+    b.add_argument("--epochs", type=int, default=2)
+    b.add_argument("--max-trainings", type=int, default=None, help="NNSTUDIO_MAX_TRAININGS for the server")
+    b.add_argument("--blas-threads", type=int, default=None,
+                   help="OPENBLAS_NUM_THREADS for the server (1 emulates the policy while several train)")
+    args = ap.parse_args()
+    {"headless": headless, "browser": browser}[args.mode](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,594 @@
+"""The resource model for training in one NN Studio server process (pure Python, no Streamlit).
+
+Every browser session trains in a background thread of the same process, so trainings compete for
+the same cores, the same BLAS thread pool and the same memory. Three pieces keep that in check:
+
+* :class:`TrainingSlots` — admission control. At most ``capacity`` trainings run at once (default:
+  the CPUs this process may use; ``NNSTUDIO_MAX_TRAININGS`` overrides it), the others wait in a FIFO
+  queue and can see their place in it ("2 runs ahead of yours") or leave it; one session (``owner``)
+  has at most one training queued or running. Used from the training's worker thread::
+
+      ticket = slots.request(session_id)        # raises SlotBusyError if this session already trains
+      with ticket:                              # leaving the block releases the slot, errors included
+          if ticket.wait():                     # False: cancelled while queued (ticket.cancel())
+              model.train(...)
+
+* The BLAS thread policy (:func:`blas_threads_for`, :class:`BlasThreadPolicy`). NumPy's OpenBLAS
+  has one thread pool per process: calls from several threads are serialised on it and its idle
+  threads busy-wait, so eight trainings with two BLAS threads each crawl. The policy: up to
+  ``NNSTUDIO_BLAS_THREADS`` (default 1, see :func:`blas_threads_from_env`) when at most one training
+  runs, one BLAS thread (the calling thread itself, no pool) when more run.
+  :func:`process_slots` wires it to the slots, re-evaluated whenever a training starts or ends.
+  NumPy has no API for this; :class:`OpenBlasThreads` calls OpenBLAS' own
+  ``openblas_set_num_threads`` through ctypes (threadpoolctl >= 3.8 would ignore calls from all but
+  one Python thread, see there).
+
+* Memory readings (:func:`rss_bytes`, :func:`peak_rss_bytes`, :class:`MemoryReading`) used by
+  ``bench/load_test.py`` to report what a session costs.
+
+The process-wide :func:`process_slots` is shared mutable state on purpose: it is infrastructure
+(like a connection pool), holds no user data, and every method is thread-safe.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import resource
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+ENV_MAX_TRAININGS = "NNSTUDIO_MAX_TRAININGS"
+ENV_BLAS_THREADS = "NNSTUDIO_BLAS_THREADS"
+
+# Ticket states
+QUEUED = "queued"  # waiting for a free slot
+RUNNING = "running"  # holds a slot
+RELEASED = "released"  # held a slot and gave it back
+CANCELLED = "cancelled"  # left the queue without ever running
+
+
+class SlotBusyError(RuntimeError):
+    """The owner (a browser session) already has a training queued or running."""
+
+
+# ----------------------------------------------------------------------------------------------
+# CPUs
+# ----------------------------------------------------------------------------------------------
+def cgroup_cpu_limit(root: str | Path = "/sys/fs/cgroup") -> float | None:
+    """CPU quota of this container in cores (e.g. 1.5 for a Kubernetes limit of 1500m), or None.
+
+    Reads cgroup v2 ``cpu.max`` ("150000 100000" / "max 100000"), else cgroup v1
+    ``cpu/cpu.cfs_quota_us`` and ``cpu/cpu.cfs_period_us`` (quota -1 means no limit).
+    """
+    root = Path(root)
+    try:
+        quota, period = (root / "cpu.max").read_text().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    for sub in ("cpu", "cpu,cpuacct"):
+        try:
+            quota_us = int((root / sub / "cpu.cfs_quota_us").read_text())
+            period_us = int((root / sub / "cpu.cfs_period_us").read_text())
+        except (OSError, ValueError):
+            continue
+        return None if quota_us <= 0 or period_us <= 0 else quota_us / period_us
+    return None
+
+
+def available_cpus(cgroup_root: str | Path = "/sys/fs/cgroup") -> int:
+    """CPUs this process may use: its affinity mask, capped by a container CPU quota (rounded down,
+    at least 1). ``os.cpu_count()`` alone counts the host's cores inside a container."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    limit = cgroup_cpu_limit(cgroup_root)
+    if limit is not None:
+        n = min(n, int(limit))
+    return max(1, n)
+
+
+def default_max_trainings(cpus: int) -> int:
+    """Trainings that may run at once when ``NNSTUDIO_MAX_TRAININGS`` is not set: one per CPU.
+
+    With one BLAS thread each (the policy), a core runs one training at full speed; more trainings
+    than cores share the cores (aggregate samples/s stays about the same, see bench/load_test.py) but
+    each user waits longer for every epoch, the GIL and the page reruns get busier and every running
+    training holds its data in memory. Queued users see their place in line instead.
+    """
+    if cpus < 1:
+        raise ValueError(f"cpus must be at least 1; received {cpus!r}.")
+    return int(cpus)
+
+
+def max_trainings_from_env(environ: Mapping[str, str] | None = None, cpus: int | None = None) -> int:
+    """``NNSTUDIO_MAX_TRAININGS`` as a positive int, else :func:`default_max_trainings`."""
+    environ = os.environ if environ is None else environ
+    raw = (environ.get(ENV_MAX_TRAININGS) or "").strip()
+    if not raw:
+        return default_max_trainings(available_cpus() if cpus is None else cpus)
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(
+            f"{ENV_MAX_TRAININGS} must be a whole number of trainings of at least 1; received {raw!r}."
+        )
+    return value
+
+
+def blas_threads_from_env(environ: Mapping[str, str] | None = None) -> int:
+    """``NNSTUDIO_BLAS_THREADS``: BLAS threads a training may use while it runs alone (default 1).
+
+    Measured on a 2-core machine (bench/load_test.py): two OpenBLAS threads are no faster than one
+    for the dashboard's networks when the cores are idle, and 4-25x slower as soon as anything else
+    (the Streamlit server itself, another replica, a neighbour) holds a core. Raise it only on a
+    machine whose cores are otherwise idle, for big batches.
+    """
+    environ = os.environ if environ is None else environ
+    raw = (environ.get(ENV_BLAS_THREADS) or "").strip()
+    if not raw:
+        return 1
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"{ENV_BLAS_THREADS} must be a whole number of threads of at least 1; received {raw!r}.")
+    return value
+
+
+# ----------------------------------------------------------------------------------------------
+# Admission control
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SlotsStatus:
+    """A consistent reading of the slots, e.g. for an admin line on a page."""
+
+    capacity: int
+    running: int
+    queued: int
+
+    @property
+    def free(self) -> int:
+        return max(0, self.capacity - self.running)
+
+
+class SlotTicket:
+    """One owner's request for a training slot. Create with :meth:`TrainingSlots.request`.
+
+    A context manager: leaving the ``with`` block releases the slot (or leaves the queue), also when
+    the training raised.
+    """
+
+    def __init__(self, slots: "TrainingSlots", owner: Hashable, number: int) -> None:
+        self._slots = slots
+        self.owner = owner
+        self.number = number  # order of the request in this process, 1-based
+        self._state = QUEUED
+        self._decided = threading.Event()  # set when the ticket leaves the queue (granted/cancelled)
+
+    # ------------------------------------------------------------------ readings
+    @property
+    def state(self) -> str:
+        with self._slots._lock:
+            return self._state
+
+    @property
+    def granted(self) -> bool:
+        """True while this ticket holds a slot."""
+        return self.state == RUNNING
+
+    @property
+    def queued(self) -> bool:
+        return self.state == QUEUED
+
+    @property
+    def position(self) -> int:
+        """1-based place in the queue while waiting (1: next to start); 0 when not queued."""
+        return self._slots._position(self)
+
+    @property
+    def ahead(self) -> int:
+        """Trainings queued before this one (0 when next in line, running or done)."""
+        return max(0, self.position - 1)
+
+    # ------------------------------------------------------------------ control
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the slot is granted (True) or the ticket is cancelled / ``timeout`` seconds pass
+        (False). Returns at once when already decided; ``timeout=0`` only looks."""
+        self._decided.wait(timeout)
+        return self.granted
+
+    def cancel(self) -> bool:
+        """Leave the queue. True if the ticket was queued (a waiting :meth:`wait` returns False);
+        False if it already runs or ended — use :meth:`release` for a running training."""
+        return self._slots._cancel(self)
+
+    def release(self) -> None:
+        """Give the slot back (or leave the queue). Idempotent; the next queued ticket starts."""
+        self._slots._release(self)
+
+    def __enter__(self) -> "SlotTicket":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+    def __repr__(self) -> str:
+        return f"SlotTicket(owner={self.owner!r}, number={self.number}, state={self._state!r})"
+
+
+class TrainingSlots:
+    """At most ``capacity`` trainings at once; the rest wait in a FIFO queue. Thread-safe.
+
+    ``on_change(running)`` is called with the new number of running trainings whenever it changes,
+    under the lock and before the granted ticket's :meth:`SlotTicket.wait` returns (so a BLAS policy
+    is in force before the new training's first batch). It must be quick; its exceptions are logged
+    and otherwise ignored.
+    """
+
+    def __init__(self, capacity: int | None = None, *, on_change: Callable[[int], Any] | None = None) -> None:
+        if capacity is None:
+            capacity = max_trainings_from_env()
+        if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
+            raise ValueError(f"capacity must be a whole number of trainings of at least 1; received {capacity!r}.")
+        self._capacity = capacity
+        self._on_change = on_change
+        self._lock = threading.RLock()
+        self._queue: deque[SlotTicket] = deque()
+        self._running: list[SlotTicket] = []
+        self._by_owner: dict[Hashable, SlotTicket] = {}
+        self._numbers = itertools.count(1)
+
+    @property
+    def capacity(self) -> int:
+        return self._capacity
+
+    def request(self, owner: Hashable) -> SlotTicket:
+        """A ticket for ``owner``: granted at once when a slot is free, else queued at the end.
+
+        Raises :class:`SlotBusyError` when ``owner`` already has a ticket queued or running (one
+        training per session).
+        """
+        with self._lock:
+            current = self._by_owner.get(owner)
+            if current is not None:
+                raise SlotBusyError(
+                    f"This session already has a training {current._state} (owner {owner!r}); "
+                    "stop it before starting another."
+                )
+            ticket = SlotTicket(self, owner, next(self._numbers))
+            self._by_owner[owner] = ticket
+            self._queue.append(ticket)
+            self._grant_locked()
+            return ticket
+
+    def ticket_of(self, owner: Hashable) -> SlotTicket | None:
+        """The owner's queued or running ticket, if any."""
+        with self._lock:
+            return self._by_owner.get(owner)
+
+    def status(self) -> SlotsStatus:
+        with self._lock:
+            return SlotsStatus(self._capacity, len(self._running), len(self._queue))
+
+    # ------------------------------------------------------------------ internals (ticket calls)
+    def _position(self, ticket: SlotTicket) -> int:
+        with self._lock:
+            if ticket._state != QUEUED:
+                return 0
+            for i, t in enumerate(self._queue, start=1):
+                if t is ticket:
+                    return i
+            return 0
+
+    def _cancel(self, ticket: SlotTicket) -> bool:
+        with self._lock:
+            if ticket._state != QUEUED:
+                return False
+            self._queue.remove(ticket)
+            self._finish_locked(ticket, CANCELLED)
+            return True
+
+    def _release(self, ticket: SlotTicket) -> None:
+        with self._lock:
+            if ticket._state == QUEUED:
+                self._queue.remove(ticket)
+                self._finish_locked(ticket, CANCELLED)
+            elif ticket._state == RUNNING:
+                self._running.remove(ticket)
+                self._finish_locked(ticket, RELEASED)
+                self._grant_locked(changed=True)
+
+    def _finish_locked(self, ticket: SlotTicket, state: str) -> None:
+        ticket._state = state
+        if self._by_owner.get(ticket.owner) is ticket:
+            del self._by_owner[ticket.owner]
+        ticket._decided.set()
+
+    def _grant_locked(self, changed: bool = False) -> None:
+        granted: list[SlotTicket] = []
+        while self._queue and len(self._running) < self._capacity:
+            ticket = self._queue.popleft()
+            ticket._state = RUNNING
+            self._running.append(ticket)
+            granted.append(ticket)
+        if (changed or granted) and self._on_change is not None:
+            try:
+                self._on_change(len(self._running))
+            except Exception:
+                log.exception("TrainingSlots on_change(%d) failed", len(self._running))
+        for ticket in granted:  # wake the waiters only once the policy is in force
+            ticket._decided.set()
+
+
+def waiting_message(ahead: int) -> str:
+    """What a queued user reads: ``ahead`` is :attr:`SlotTicket.ahead`."""
+    if ahead < 0:
+        raise ValueError(f"ahead must be 0 or more; received {ahead!r}.")
+    if ahead == 0:
+        return "Waiting for a free training slot: yours is next."
+    runs = "run" if ahead == 1 else "runs"
+    return f"Waiting for a free training slot: {ahead} {runs} ahead of yours."
+
+
+# ----------------------------------------------------------------------------------------------
+# BLAS threads
+# ----------------------------------------------------------------------------------------------
+def blas_threads_for(running: int, max_threads: int) -> int:
+    """BLAS threads for the process when ``running`` trainings are active: ``max_threads`` when at
+    most one runs (it may use every core), else 1 (each training computes on its own thread; a
+    shared pool would serialise them and busy-wait)."""
+    if max_threads < 1:
+        raise ValueError(f"max_threads must be at least 1; received {max_threads!r}.")
+    if running < 0:
+        raise ValueError(f"running must be 0 or more; received {running!r}.")
+    return max_threads if running <= 1 else 1
+
+
+class BlasControlUnavailable(RuntimeError):
+    """No BLAS whose thread count this module can change is loaded in the process."""
+
+
+#: symbol affixes of OpenBLAS builds: plain (Debian), scipy_…64_ (NumPy >= 2 wheels), …64_ / …_64 (ILP64)
+_OPENBLAS_AFFIXES = tuple((p, s) for p in ("", "scipy_") for s in ("", "64_", "_64"))
+_OPENBLAS_PTHREADS = 1  # openblas_get_parallel(): 0 sequential build, 1 pthreads pool, 2 OpenMP
+
+
+def loaded_openblas_paths(maps: str | None = None) -> list[str]:
+    """Shared libraries loaded in this process that may be an OpenBLAS: every mapped ``.so`` whose
+    path mentions "blas" (NumPy wheels: ``numpy.libs/libscipy_openblas64_-….so``; Debian:
+    ``openblas-pthread/libblas.so.3``). ``maps`` defaults to /proc/self/maps (Linux); elsewhere the
+    libraries bundled in the NumPy wheel. :class:`OpenBlasThreads` keeps those with OpenBLAS' API.
+    """
+    paths: list[str] = []
+    if maps is None:
+        try:
+            maps = Path("/proc/self/maps").read_text()
+        except OSError:
+            maps = ""
+    for line in maps.splitlines():
+        fields = line.split(maxsplit=5)
+        if len(fields) == 6:
+            path = fields[5].strip()
+            if "blas" in path.lower() and ".so" in os.path.basename(path) and path not in paths:
+                paths.append(path)
+    if not paths:
+        import numpy
+
+        base = Path(numpy.__file__).resolve().parent
+        for folder in (base.parent / "numpy.libs", base / ".dylibs"):
+            paths.extend(str(p) for p in sorted(folder.glob("*openblas*")) if p.is_file())
+    return paths
+
+
+class OpenBlasThreads:
+    """Reads and sets the size of OpenBLAS' process-wide thread pool through its own C API (ctypes).
+
+    ``openblas_set_num_threads`` is process-wide and may be called from any thread, also while other
+    threads are inside BLAS calls (a call in flight keeps the split it started with; the pool's
+    threads are never destroyed). Raises :class:`BlasControlUnavailable` when no OpenBLAS with a
+    pthreads pool is loaded (e.g. MKL or Apple Accelerate builds of NumPy).
+
+    Why not threadpoolctl: since 3.8 it lets only the first Python thread that set an OpenBLAS limit
+    change it again while that thread lives, and silently ignores the others — with a training thread
+    per session that is every change but the first (measured).
+    """
+
+    def __init__(self, paths: list[str] | None = None) -> None:
+        import ctypes
+
+        import numpy  # noqa: F401  (loads NumPy's BLAS)
+
+        self._libraries: list[tuple[str, Any, Any]] = []  # (path, get, set)
+        reasons = []
+        for path in paths if paths is not None else loaded_openblas_paths():
+            try:
+                lib = ctypes.CDLL(path)
+            except OSError as exc:
+                reasons.append(f"{path}: {exc}")
+                continue
+            for prefix, suffix in _OPENBLAS_AFFIXES:
+                setter = getattr(lib, f"{prefix}openblas_set_num_threads{suffix}", None)
+                getter = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}", None)
+                if setter is None or getter is None:
+                    continue
+                setter.argtypes, setter.restype = [ctypes.c_int], None
+                getter.argtypes, getter.restype = [], ctypes.c_int
+                parallel = getattr(lib, f"{prefix}openblas_get_parallel{suffix}", None)
+                layer = parallel() if parallel is not None else _OPENBLAS_PTHREADS
+                if layer == _OPENBLAS_PTHREADS:
+                    self._libraries.append((path, getter, setter))
+                else:
+                    reasons.append(f"{path}: threading layer {layer} (not a pthreads pool)")
+                break
+            else:
+                reasons.append(f"{path}: no openblas_set_num_threads symbol")
+        if not self._libraries:
+            raise BlasControlUnavailable(
+                "No OpenBLAS with a pthreads thread pool is loaded in this process"
+                + (f" ({'; '.join(reasons)})" if reasons else "")
+                + "; set OPENBLAS_NUM_THREADS / MKL_NUM_THREADS=1 before start-up instead."
+            )
+
+    def get(self) -> int | None:
+        counts = [int(getter()) for _, getter, _ in self._libraries]
+        return min(counts) if counts else None
+
+    def set(self, threads: int) -> None:
+        for _, _, setter in self._libraries:
+            setter(int(threads))
+
+    def describe(self) -> str:
+        return ", ".join(f"{os.path.basename(path)} ({int(getter())} threads)" for path, getter, _ in self._libraries)
+
+
+class BlasThreadPolicy:
+    """Applies :func:`blas_threads_for` to the process's BLAS.
+
+    ``backend`` needs ``get() -> int | None`` and ``set(threads)``; the default is
+    :class:`OpenBlasThreads`, created on first use. Without an OpenBLAS it can drive, the policy
+    logs one warning and does nothing. ``max_threads`` (threads for a training that runs alone)
+    defaults to :func:`blas_threads_from_env` (1 unless ``NNSTUDIO_BLAS_THREADS`` says more), never
+    more than the usable CPUs nor the BLAS's thread count at start-up (``OPENBLAS_NUM_THREADS``).
+    """
+
+    def __init__(self, max_threads: int | None = None, backend: Any | None = None) -> None:
+        if max_threads is not None and max_threads < 1:
+            raise ValueError(f"max_threads must be at least 1; received {max_threads!r}.")
+        self._backend = backend
+        self._max_threads = max_threads
+        self._lock = threading.Lock()
+        self._unavailable = False
+        #: thread count last set by this policy (None: never set)
+        self.threads: int | None = None
+
+    def _ready_backend(self) -> Any | None:
+        if self._backend is None and not self._unavailable:
+            try:
+                self._backend = OpenBlasThreads()
+            except BlasControlUnavailable as exc:
+                self._unavailable = True
+                log.warning("BLAS thread policy off: %s", exc)
+        return self._backend
+
+    @property
+    def max_threads(self) -> int:
+        with self._lock:
+            return self._max_threads_locked()
+
+    def _max_threads_locked(self) -> int:
+        if self._max_threads is None:
+            wanted = min(blas_threads_from_env(), available_cpus())
+            backend = self._ready_backend()
+            start = backend.get() if backend is not None else None
+            self._max_threads = max(1, min(wanted, start)) if start else wanted
+        return self._max_threads
+
+    def apply(self, running: int) -> int:
+        """Set the BLAS threads for ``running`` active trainings; returns the count chosen."""
+        with self._lock:
+            threads = blas_threads_for(running, self._max_threads_locked())
+            backend = self._ready_backend()
+            if backend is not None and threads != self.threads:
+                backend.set(threads)
+                self.threads = threads
+            return threads
+
+
+_process_slots: TrainingSlots | None = None
+_process_policy: BlasThreadPolicy | None = None
+_process_lock = threading.Lock()
+
+
+def process_slots() -> TrainingSlots:
+    """The server process's :class:`TrainingSlots` (capacity from ``NNSTUDIO_MAX_TRAININGS`` or the
+    CPUs), with :func:`process_blas_policy` attached and applied at once. Created on first use."""
+    global _process_slots
+    policy = process_blas_policy()
+    with _process_lock:
+        if _process_slots is None:
+            _process_slots = TrainingSlots(on_change=policy.apply)
+            policy.apply(0)
+        return _process_slots
+
+
+def process_blas_policy() -> BlasThreadPolicy:
+    """The server process's :class:`BlasThreadPolicy` (e.g. to show ``threads`` on an admin line)."""
+    global _process_policy
+    with _process_lock:
+        if _process_policy is None:
+            _process_policy = BlasThreadPolicy()
+        return _process_policy
+
+
+# ----------------------------------------------------------------------------------------------
+# Memory
+# ----------------------------------------------------------------------------------------------
+MIB = 1024 * 1024
+
+
+def rss_bytes(pid: int | None = None) -> int:
+    """Resident memory of a process now (``VmRSS`` of /proc/<pid>/status; this process by default).
+
+    Off Linux, for this process only, falls back to the peak (:func:`peak_rss_bytes`).
+    """
+    path = Path(f"/proc/{pid if pid is not None else 'self'}/status")
+    try:
+        for line in path.read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024  # kB
+    except OSError:
+        if pid is not None:
+            raise
+    return peak_rss_bytes()
+
+
+def peak_rss_bytes() -> int:
+    """Highest resident memory of this process so far."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak) if sys.platform == "darwin" else int(peak) * 1024  # Linux: KiB, macOS: bytes
+
+
+def process_tree_rss_bytes(pid: int) -> int:
+    """Resident memory of ``pid`` and its children (e.g. a ``streamlit run`` started via a shell)."""
+    total = rss_bytes(pid)
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    for child in children:
+        try:
+            total += process_tree_rss_bytes(int(child))
+        except OSError:
+            pass
+    return total
+
+
+@dataclass(frozen=True)
+class MemoryReading:
+    """RSS before and after adding ``sessions`` sessions: what one costs."""
+
+    label: str
+    before_bytes: int
+    after_bytes: int
+    sessions: int
+
+    @property
+    def per_session_bytes(self) -> float:
+        return (self.after_bytes - self.before_bytes) / max(1, self.sessions)
+
+    def text(self) -> str:
+        return (f"{self.label}: {self.before_bytes / MIB:.0f} MiB -> {self.after_bytes / MIB:.0f} MiB "
+                f"for {self.sessions} session(s), {self.per_session_bytes / MIB:.1f} MiB each")
