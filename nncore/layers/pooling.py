@@ -2,8 +2,8 @@
 
 Semantics (PyTorch and TensorFlow agree on all of these):
 
-- Max pooling ignores padding (padding acts as -inf); each padding side must be smaller than the
-  kernel so that no window is all padding. The gradient goes to the first maximum of each window
+- Each padding side must be smaller than the kernel, so that no window is all padding.
+- Max pooling ignores padding (padding acts as -inf). The gradient goes to the first maximum of each window
   in row-major order, as PyTorch does on ties.
 - Average pooling divides by the number of input pixels in the window, padding not counted
   (TensorFlow's "same"; PyTorch's ``count_include_pad=False``).
@@ -57,9 +57,9 @@ class Pool2d(Layer):
         _, height, width = image_shape("Pool2d", input_shape)
         rows, cols = axes((height, width), self.kernel_size, self.stride, self.padding)
         check_fits("Pool2d", rows, cols)
-        if self.kind == "max" and (max(rows.lo, rows.hi) >= rows.kernel or max(cols.lo, cols.hi) >= cols.kernel):
+        if max(rows.lo, rows.hi) >= rows.kernel or max(cols.lo, cols.hi) >= cols.kernel:
             raise ShapeError(
-                f"Max pooling with kernel_size {self.kernel_size} takes less padding than the kernel on every side "
+                f"Pool2d with kernel_size {self.kernel_size} takes less padding than the kernel on every side "
                 f"(else a window could hold only padding); padding={self.padding!r} gives "
                 f"({rows.lo}+{rows.hi}, {cols.lo}+{cols.hi}). Use padding=\"same\" or a smaller padding."
             )
