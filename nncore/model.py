@@ -29,6 +29,8 @@ BASE_EPOCH_KEYS = ("epoch", "loss", "data_loss", "val_loss", "seconds", "lr")
 BASE_BATCH_KEYS = ("epoch", "batch", "step", "loss", "lr")
 VALID_DTYPES = ("float32", "float64")
 EVAL_CHUNK = 4096  # rows per forward pass in predict/evaluate: bounds memory
+#: ... and at most this many values in one layer's output per pass (convolution outputs are large)
+EVAL_VALUES = 8 * 1024 * 1024
 #: refuse networks beyond this many parameters before allocating anything
 MAX_PARAMETERS = 100_000_000
 # kept for code written against the first API: the keys of a classifier's history
@@ -440,17 +442,22 @@ class NN:
     def predict(self, x: Any, batch_size: int | None = None) -> np.ndarray:
         """(n, *sample shape) → (n, outputs) model outputs (probabilities for softmax)."""
         x = self._check_x(x)
-        chunk = EVAL_CHUNK if batch_size is None else _int_param("batch_size", batch_size, minimum=1)
+        chunk = self._eval_chunk() if batch_size is None else _int_param("batch_size", batch_size, minimum=1)
         return np.concatenate([self._infer(x[i : i + chunk]) for i in range(0, len(x), chunk)])
 
     def evaluate(self, x: Any, y: Any, batch_size: int | None = None) -> dict[str, float]:
         """Mean loss and metrics over (x, y): {"loss": float, "accuracy"/"mae"/"r2": float}."""
         self._require_compiled("evaluate")
-        chunk = EVAL_CHUNK if batch_size is None else _int_param("batch_size", batch_size, minimum=1)
+        chunk = self._eval_chunk() if batch_size is None else _int_param("batch_size", batch_size, minimum=1)
         x = self._check_x(x)
         y = self._check_y(y, len(x))
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             return self._evaluate(x, y, chunk)
+
+    def _eval_chunk(self) -> int:
+        """Rows per inference pass: EVAL_CHUNK, fewer when a layer's outputs are large (CNNs)."""
+        widest = max(max(l.output_size for l in self.layers), self.input_size)
+        return max(1, min(EVAL_CHUNK, EVAL_VALUES // widest))
 
     def _evaluate(self, x: np.ndarray, y: np.ndarray, chunk: int) -> dict[str, float]:
         total_loss = 0.0
@@ -606,7 +613,7 @@ class NN:
             logs: dict[str, Any] = {"epoch": epoch, "loss": sums["loss"] / seen, "data_loss": sums["data_loss"] / seen}
             for m in self.metrics:
                 logs[m] = sums[m] / seen
-            v = self._evaluate(vx, vy, EVAL_CHUNK) if vx is not None else {}
+            v = self._evaluate(vx, vy, self._eval_chunk()) if vx is not None else {}
             logs["val_loss"] = v.get("loss")
             for m in self.metrics:
                 logs[f"val_{m}"] = v.get(m)

@@ -316,6 +316,11 @@ def test_max_pool_gradient_goes_to_the_first_maximum_on_ties():
     np.testing.assert_array_equal(layer.forward(x), [[[[0.0, 3.0]]]])
     dx = layer.backward(np.array([[[[5.0, 7.0]]]]))
     np.testing.assert_array_equal(dx, [[[[5.0, 0.0, 0.0, 7.0], [0.0, 0.0, 0.0, 0.0]]]])
+    overlapping = Pool2d(2, stride=1, input_shape=(1, 2, 3))  # the general (overlapping windows) path
+    NN(dtype="float64").add(overlapping)
+    np.testing.assert_array_equal(overlapping.forward(np.zeros((1, 1, 2, 3))), [[[[0.0, 0.0]]]])
+    dx = overlapping.backward(np.array([[[[5.0, 7.0]]]]))
+    np.testing.assert_array_equal(dx, [[[[5.0, 7.0, 0.0], [0.0, 0.0, 0.0]]]])
 
 
 def test_pool_defaults_and_refusals():

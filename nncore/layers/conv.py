@@ -29,8 +29,8 @@ from .base import Layer, Shape, as_shape
 from .dense import initial_weights
 from .spatial import Axis, axes, check_fits, image_input_shape, image_shape, int_pair, padding_spec
 
-#: inference builds im2col in chunks of at most this many values (64 MB in float32)
-COLS_BUDGET = 16 * 1024 * 1024
+#: inference builds im2col in chunks of at most this many values (32 MB in float32)
+COLS_BUDGET = 8 * 1024 * 1024
 
 
 def im2col(x_chwn: np.ndarray, rows: Axis, cols: Axis, out: np.ndarray, padding_zeroed: bool) -> None:

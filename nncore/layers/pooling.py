@@ -153,6 +153,12 @@ class Pool2d(Layer):
                     dxp[:, :, rs, cs] = share
                 else:
                     dxp[:, :, rs, cs] += share
+        elif tiled or (disjoint and r.stride == r.kernel and c.stride == c.kernel):
+            # windows side by side: all window elements at once through (n, C, Ho, kh, Wo, kw) views
+            order = _tile_order(self._xp)  # the 6 axes in memory order, so the passes below stream
+            chosen = np.equal(_tiles(self._xp, r, c).transpose(order), self._out[:, :, :, None, :, None].transpose(order))
+            _keep_first(chosen, order)
+            np.multiply(chosen, grad_z[:, :, :, None, :, None].transpose(order), out=_tiles(dxp, r, c).transpose(order))
         else:
             # the gradient goes to the first element equal to the window's maximum (row-major order)
             taken = np.zeros_like(self._out, dtype=bool)
@@ -189,6 +195,40 @@ class Pool2d(Layer):
         if self.padding != "valid":
             text += f", padding {self.padding}"
         return text
+
+
+def _tiles(a: np.ndarray, rows: Axis, cols: Axis) -> np.ndarray:
+    """(n, C, Hp, Wp) → the (n, C, Ho, kh, Wo, kw) view of side-by-side windows (stride = kernel)."""
+    s0, s1, s2, s3 = a.strides
+    shape = (a.shape[0], a.shape[1], rows.out, rows.kernel, cols.out, cols.kernel)
+    return np.lib.stride_tricks.as_strided(a, shape, (s0, s1, s2 * rows.kernel, s2, s3 * cols.kernel, s3))
+
+
+def _tile_order(a: np.ndarray) -> tuple[int, ...]:
+    """The axes of a's (n, C, Ho, kh, Wo, kw) tiles view from the outermost to the innermost in memory."""
+    expand = {0: (0,), 1: (1,), 2: (2, 3), 3: (4, 5)}
+    return tuple(axis for a4 in _axis_order(a) for axis in expand[a4])
+
+
+def _keep_first(chosen: np.ndarray, order: tuple[int, ...]) -> None:
+    """In masks of the maxima (the (n, C, Ho, kh, Wo, kw) tiles transposed by `order`, i.e. in
+    memory order), keep only each window's first maximum (row-major)."""
+    at_kh, at_kw = order.index(3), order.index(5)
+    kh, kw = chosen.shape[at_kh], chosen.shape[at_kw]
+
+    def element(code: int) -> np.ndarray:
+        index = [slice(None)] * chosen.ndim
+        index[at_kh], index[at_kw] = code // kw, code % kw
+        return chosen[tuple(index)]
+
+    if kh * kw == 1:
+        return
+    taken = element(0).copy()
+    for code in range(1, kh * kw):
+        current = element(code)
+        np.greater(current, taken, out=current)  # a maximum, and none before it
+        if code < kh * kw - 1:
+            np.logical_or(taken, current, out=taken)
 
 
 def _axis_order(a: np.ndarray) -> tuple[int, ...]:
