@@ -10,10 +10,10 @@ How it is computed (im2col + one matrix product), with images stored batch-inner
   element multiplies: (C·kh·kw, Ho·Wo·n), laid out (C, kh, kw, Ho, Wo, n). It is filled with kh·kw
   strided block copies (one per kernel offset, all channels and samples at once). Padding is never
   materialised: the entries that fall in the padding are zeros that stay in the reused buffer.
-- ``z = W @ cols`` with W viewed as (F, C·kh·kw): one sgemm gives the output as (F, Ho, Wo, n),
-  returned as the (n, F, Ho, Wo) view. The gradient that comes back (through the activation,
+- ``z = [W | b] @ cols`` with W viewed as (F, C·kh·kw) and a last row of ones in cols: one sgemm
+  gives the output with its bias as (F, Ho, Wo, n), returned as the (n, F, Ho, Wo) view. The gradient that comes back (through the activation,
   Pool2d, the next Conv2d) keeps that layout, so the backward pass is two more sgemms,
-  dW = grad @ colsᵀ and dcols = Wᵀ @ grad, and kh·kw strided slice-adds of dcols into dL/dx
+  [dW | db] = grad @ colsᵀ and dcols = Wᵀ @ grad, and kh·kw strided slice-adds of dcols into dL/dx
   (no ``np.add.at``). Flatten of such an array is a view (C·H·W features in C, H, W order).
 
 The im2col buffers are kept between training batches (zero padding entries included); inference
@@ -185,33 +185,41 @@ class Conv2d(Layer):
         """The weights as (F, C·kh·kw), a view."""
         return self.params["weights"].reshape(self.filters, -1)
 
-    def _buffer(self, name: str, shape: tuple[int, ...], dtype: np.dtype, zeroed: bool) -> tuple[np.ndarray, bool]:
-        """A scratch array kept between training batches → (array, already holds the zero padding)."""
-        buf = self._scratch.get(name)
-        if buf is not None and buf.shape == shape and buf.dtype == dtype:
-            return buf, True
-        buf = (np.zeros if zeroed else np.empty)(shape, dtype=dtype)
-        self._scratch[name] = buf
-        return buf, zeroed
+    @property
+    def _taps(self) -> int:
+        """C·kh·kw: the rows of cols that hold input values."""
+        return self.input_shape[0] * self.kernel_size[0] * self.kernel_size[1]
+
+    def _new_cols(self, n: int, dtype: np.dtype, zeroed: bool) -> np.ndarray:
+        """cols (C·kh·kw [+ 1], Ho·Wo·n); with a bias, the last row is ones, so that W @ cols adds
+        the bias and grad @ colsᵀ sums the bias gradient inside the matrix products."""
+        shape = (self._taps + self.is_bias, self._rows.out * self._cols_axis.out * n)
+        cols = (np.zeros if zeroed else np.empty)(shape, dtype=dtype)
+        if self.is_bias:
+            cols[-1] = 1
+        return cols
 
     def _im2col(self, x: np.ndarray, reuse: bool) -> np.ndarray:
-        """(n, C, H, W) → cols (C, kh, kw, Ho, Wo, n)."""
-        rows, cols = self._rows, self._cols_axis
-        shape = (self.input_shape[0], rows.kernel, cols.kernel, rows.out, cols.out, len(x))
-        if reuse:
-            out, zeroed = self._buffer("cols", shape, x.dtype, zeroed=True)
-        else:
-            out, zeroed = np.empty(shape, dtype=x.dtype), False
+        """(n, C, H, W) → cols (C·kh·kw [+ 1], Ho·Wo·n), rows in (c, i, j) order, columns (Ho, Wo, n)."""
+        rows, cols_axis, n = self._rows, self._cols_axis, len(x)
+        cols = self._scratch.get("cols") if reuse else None
+        zeroed = cols is not None and cols.shape[1] == rows.out * cols_axis.out * n and cols.dtype == x.dtype
+        if not zeroed:
+            cols = self._new_cols(n, x.dtype, zeroed=reuse)
+            zeroed = reuse
+            if reuse:
+                self._scratch["cols"] = cols
+        taps = cols[: self._taps].reshape(self.input_shape[0], rows.kernel, cols_axis.kernel, rows.out, cols_axis.out, n)
         # one gathering copy when x is not stored batch-innermost (the model's input), then kh·kw block copies
-        im2col(np.ascontiguousarray(x.transpose(1, 2, 3, 0)), rows, cols, out, zeroed)
-        return out
+        im2col(np.ascontiguousarray(x.transpose(1, 2, 3, 0)), rows, cols_axis, taps, zeroed)
+        return cols
 
     def _project(self, cols: np.ndarray) -> np.ndarray:
-        """cols (C, kh, kw, Ho, Wo, n) → z in memory order (F, Ho·Wo·n)."""
-        z = self._kernel_matrix @ cols.reshape(cols.shape[0] * cols.shape[1] * cols.shape[2], -1)
+        """cols → z in memory order (F, Ho·Wo·n), bias included."""
+        w = self._kernel_matrix
         if self.is_bias:
-            z += self.params["biases"][:, None]
-        return z
+            w = np.concatenate([w, self.params["biases"][:, None]], axis=1)
+        return w @ cols
 
     def _as_output(self, z: np.ndarray, n: int) -> np.ndarray:
         """(F, Ho·Wo·n) memory → the (n, F, Ho, Wo) view."""
@@ -224,11 +232,10 @@ class Conv2d(Layer):
 
     def apply_z(self, x):
         n = len(x)
-        per_sample = self.input_shape[0] * self.kernel_size[0] * self.kernel_size[1] * self._rows.out * self._cols_axis.out
-        chunk = max(1, COLS_BUDGET // per_sample)
+        pixels = self._rows.out * self._cols_axis.out
+        chunk = max(1, COLS_BUDGET // ((self._taps + 1) * pixels))
         if n <= chunk:
             return self._as_output(self._project(self._im2col(x, reuse=False)), n)
-        pixels = self._rows.out * self._cols_axis.out
         z = np.empty((self.filters, pixels, n), dtype=x.dtype)
         for lo in range(0, n, chunk):
             part = x[lo : lo + chunk]
@@ -236,22 +243,27 @@ class Conv2d(Layer):
         return self._as_output(z, n)
 
     def backward_z(self, grad_z, need_input_grad=True):
-        n, cols = self._n, self._cols
-        k = cols.shape[0] * cols.shape[1] * cols.shape[2]
+        n, cols, taps = self._n, self._cols, self._taps
         grad = grad_z.transpose(1, 2, 3, 0).reshape(self.filters, -1)  # (F, Ho·Wo·n); a view unless the layout differs
-        np.matmul(grad, cols.reshape(k, -1).T, out=self.grads["weights"].reshape(self.filters, k))
         if self.is_bias:
-            np.sum(grad, axis=1, out=self.grads["biases"])
+            both = grad @ cols.T  # (F, C·kh·kw + 1): the weight gradient and, last, the bias gradient
+            self.grads["weights"].reshape(self.filters, taps)[...] = both[:, :taps]
+            self.grads["biases"][...] = both[:, taps]
+        else:
+            np.matmul(grad, cols.T, out=self.grads["weights"].reshape(self.filters, taps))
         if not need_input_grad:
             return None
-        if self._scratch_pass:
-            dcols, _ = self._buffer("dcols", cols.shape, cols.dtype, zeroed=False)
-        else:
-            dcols = np.empty_like(cols)
-        np.matmul(self._kernel_matrix.T, grad, out=dcols.reshape(k, -1))
+        shape = (taps, cols.shape[1])
+        dcols = self._scratch.get("dcols") if self._scratch_pass else None
+        if dcols is None or dcols.shape != shape or dcols.dtype != cols.dtype:
+            dcols = np.empty(shape, dtype=cols.dtype)
+            if self._scratch_pass:
+                self._scratch["dcols"] = dcols
+        np.matmul(self._kernel_matrix.T, grad, out=dcols)
         channels, height, width = self.input_shape
+        rows, cols_axis = self._rows, self._cols_axis
         dx = np.zeros((channels, height, width, n), dtype=cols.dtype)
-        col2im(dcols, self._rows, self._cols_axis, dx)
+        col2im(dcols.reshape(channels, rows.kernel, cols_axis.kernel, rows.out, cols_axis.out, n), rows, cols_axis, dx)
         return dx.transpose(3, 0, 1, 2)
 
     # ------------------------------------------------------------------ config
