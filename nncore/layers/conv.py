@@ -11,10 +11,11 @@ How it is computed (im2col + one matrix product), with images stored batch-inner
   strided block copies (one per kernel offset, all channels and samples at once). Padding is never
   materialised: the entries that fall in the padding are zeros that stay in the reused buffer.
 - ``z = [W | b] @ cols`` with W viewed as (F, C·kh·kw) and a last row of ones in cols: one sgemm
-  gives the output with its bias as (F, Ho, Wo, n), returned as the (n, F, Ho, Wo) view. The gradient that comes back (through the activation,
-  Pool2d, the next Conv2d) keeps that layout, so the backward pass is two more sgemms,
-  [dW | db] = grad @ colsᵀ and dcols = Wᵀ @ grad, and kh·kw strided slice-adds of dcols into dL/dx
-  (no ``np.add.at``). Flatten of such an array is a view (C·H·W features in C, H, W order).
+  gives the output with its bias as (F, Ho, Wo, n), returned as the (n, F, Ho, Wo) view. The
+  gradient that comes back (through the activation, Pool2d, the next Conv2d) keeps that layout,
+  so the backward pass is two more sgemms, [dW | db] = grad @ colsᵀ and dcols = Wᵀ @ grad, and
+  kh·kw strided slice-adds of dcols into dL/dx (no ``np.add.at``). Flatten of such an array is
+  a view (C·H·W features in C, H, W order).
 
 The im2col buffers are kept between training batches (zero padding entries included); inference
 (`apply_z`) allocates its own, in chunks of bounded size, so it is safe while another thread trains.
