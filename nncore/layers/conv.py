@@ -55,13 +55,27 @@ def im2col(x_chwn: np.ndarray, rows: Axis, cols: Axis, out: np.ndarray, padding_
 
 
 def col2im(dcols: np.ndarray, rows: Axis, cols: Axis, out_chwn: np.ndarray) -> None:
-    """Add the gradients ``dcols`` (C, kh, kw, Ho, Wo, n) onto the zeroed input gradient (C, H, W, n)."""
+    """Sum the gradients ``dcols`` (C, kh, kw, Ho, Wo, n) into the input gradient (C, H, W, n).
+
+    ``out_chwn`` may hold anything: a kernel offset that reads the whole input (stride 1) is
+    assigned first, else it is zeroed, and the other offsets are added.
+    """
+    taps = []
     for i in range(rows.kernel):
         o0, o1, rs = rows.span(i)
         for j in range(cols.kernel):
             p0, p1, cs = cols.span(j)
             if o1 > o0 and p1 > p0:
-                out_chwn[:, rs, cs] += dcols[:, i, j, o0:o1, p0:p1]
+                whole = o1 - o0 == rows.size and p1 - p0 == cols.size
+                taps.append((not whole, i, j, o0, o1, rs, p0, p1, cs))
+    taps.sort(key=lambda tap: tap[0])  # a whole-input offset first (stable otherwise)
+    if not taps or taps[0][0]:
+        out_chwn[...] = 0
+    for k, (partial, i, j, o0, o1, rs, p0, p1, cs) in enumerate(taps):
+        if k == 0 and not partial:
+            out_chwn[...] = dcols[:, i, j, o0:o1, p0:p1]
+        else:
+            out_chwn[:, rs, cs] += dcols[:, i, j, o0:o1, p0:p1]
 
 
 class Conv2d(Layer):
@@ -263,7 +277,12 @@ class Conv2d(Layer):
         np.matmul(self._kernel_matrix.T, grad, out=dcols)
         channels, height, width = self.input_shape
         rows, cols_axis = self._rows, self._cols_axis
-        dx = np.zeros((channels, height, width, n), dtype=cols.dtype)
+        shape = (channels, height, width, n)
+        dx = self._scratch.get("dx") if self._scratch_pass else None
+        if dx is None or dx.shape != shape or dx.dtype != cols.dtype:
+            dx = np.empty(shape, dtype=cols.dtype)
+            if self._scratch_pass:  # the previous layer uses it within this step only
+                self._scratch["dx"] = dx
         col2im(dcols.reshape(channels, rows.kernel, cols_axis.kernel, rows.out, cols_axis.out, n), rows, cols_axis, dx)
         return dx.transpose(3, 0, 1, 2)
 
