@@ -333,6 +333,8 @@ class NN:
             hint = ""
             if len(self.input_shape) == 1 and x.ndim > 2 and int(np.prod(x.shape[1:])) == self.input_size:
                 hint = f" Flatten it with {name}.reshape(len({name}), -1), or start the model with Flatten()."
+            elif len(expected) > 1 and x.ndim >= 2 and int(np.prod(x.shape[1:])) == int(np.prod(expected)):
+                hint = f" Reshape it with {name}.reshape(len({name}), {', '.join(map(str, expected))})."
             raise ShapeError(
                 f"{name} has samples of shape {tuple(x.shape[1:])}, but the model expects "
                 f"{shape_text(expected)}.{hint}"

@@ -445,8 +445,10 @@ def test_model_api_on_a_cnn():
     assert conv["weights"].shape == (16, 1, 3, 3) and conv["grad_weights"].shape == (16, 1, 3, 3)
     assert conv["z"].shape == (4, 16, 28, 28) and conv["output"].shape == (4, 16, 28, 28)
     assert np.any(conv["update_weights"] != 0)
-    with pytest.raises(ShapeError, match=r"\(1, 28, 28\)"):
+    with pytest.raises(ShapeError, match=r"expects \(1, 28, 28\)\. Reshape it with x\.reshape\(len\(x\), 1, 28, 28\)"):
         m.predict(np.zeros((2, 784)))
+    with pytest.raises(ShapeError, match=r"samples of shape \(3, 28, 28\), but the model expects \(1, 28, 28\)"):
+        m.predict(np.zeros((2, 3, 28, 28)))
 
 
 def test_trace_step_applied_equals_a_train_step():
