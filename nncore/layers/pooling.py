@@ -3,17 +3,19 @@
 Semantics (PyTorch and TensorFlow agree on all of these):
 
 - Each padding side must be smaller than the kernel, so that no window is all padding.
-- Max pooling ignores padding (padding acts as -inf). The gradient goes to the first maximum of each window
-  in row-major order, as PyTorch does on ties.
+- Max pooling ignores padding (padding acts as -inf). The gradient goes to the first maximum of
+  each window in row-major order, as PyTorch does on ties.
 - Average pooling divides by the number of input pixels in the window, padding not counted
   (TensorFlow's "same"; PyTorch's ``count_include_pad=False``).
 - Windows that would hang over the padded edge are dropped (floor, PyTorch's ceil_mode=False).
 
-How it is computed: window element (i, j) of every output is one strided slice of the (padded)
-input, so pooling is kh·kw vectorised passes over output-sized arrays, whatever the stride. Max
-pooling records the winning element's index (int8 for windows up to 127 pixels), and the backward
-pass writes each slice's share straight into dL/dx (assignment when windows do not overlap,
-accumulation when they do). Arrays keep the memory layout of the input (Conv2d's batch-innermost).
+How it is computed: element (i, j) of every window is one strided slice of the (padded) input, so
+the forward pass is kh·kw - 1 vectorised np.maximum / np.add passes over output-sized arrays,
+whatever the stride. The backward pass finds each window's first maximum by comparing the input
+with the output: for side-by-side windows (stride = kernel, the usual case) in one pass through a
+(n, C, Ho, kh, Wo, kw) view, else slice by slice; each window element's share is written straight
+into dL/dx (assigned when windows do not overlap, accumulated when they do). Arrays keep the memory
+layout of the input (Conv2d's batch-innermost), so every pass streams through memory.
 """
 from __future__ import annotations
 
@@ -140,7 +142,8 @@ class Pool2d(Layer):
             copied[...] = grad_z
             grad_z = copied
         disjoint = r.stride >= r.kernel and c.stride >= c.kernel
-        tiled = disjoint and r.stride == r.kernel and c.stride == c.kernel and r.padded == r.out * r.kernel and c.padded == c.out * c.kernel
+        side_by_side = r.stride == r.kernel and c.stride == c.kernel
+        tiled = side_by_side and r.padded == r.out * r.kernel and c.padded == c.out * c.kernel  # every pixel in one window
         if self._padded:
             dxp = _like_layout(x, (len(x), x.shape[1], r.padded, c.padded), 0, grad_z.dtype)
         else:
@@ -153,7 +156,7 @@ class Pool2d(Layer):
                     dxp[:, :, rs, cs] = share
                 else:
                     dxp[:, :, rs, cs] += share
-        elif tiled or (disjoint and r.stride == r.kernel and c.stride == c.kernel):
+        elif side_by_side:
             # windows side by side: all window elements at once through (n, C, Ho, kh, Wo, kw) views
             order = _tile_order(self._xp)  # the 6 axes in memory order, so the passes below stream
             chosen = np.equal(_tiles(self._xp, r, c).transpose(order), self._out[:, :, :, None, :, None].transpose(order))
