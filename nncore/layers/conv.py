@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import Layer, Shape, as_shape
+from .base import Layer, Shape
 from .dense import initial_weights
 from .spatial import Axis, axes, check_fits, image_input_shape, image_shape, int_pair, padding_spec
 
@@ -105,7 +105,7 @@ class Conv2d(Layer):
         l2: float = 0.0,
     ):
         super().__init__(image_input_shape(input_shape), activation, l2)
-        if isinstance(filters, (tuple, list)) or len(as_shape(filters, "filters")) != 1:
+        if isinstance(filters, (bool, np.bool_)) or not isinstance(filters, (int, np.integer)) or filters < 1:
             raise ValueError(f"filters must be a positive integer; got {filters!r}.")
         self.filters = int(filters)
         self.kernel_size = int_pair("kernel_size", kernel_size)
