@@ -78,6 +78,9 @@ def distinct(rng, shape, scale=2.0):
 # ---------------------------------------------------------------------- gradient helpers
 def loss_and_grads(m, x, y):
     """(loss, flat parameter gradient, dL/dx) for one training batch."""
+    for layer in m.layers:
+        if isinstance(layer, Dropout):
+            layer.rng = np.random.default_rng(0)
     z, a = m._forward(x, training=True)
     out = m.output_layer
     loss, grad_z = m.loss.value_and_grad(z, a, y, out.activation)
@@ -91,6 +94,9 @@ def loss_and_grads(m, x, y):
 
 
 def loss_only(m, x, y):
+    for layer in m.layers:  # the same dropout masks on every evaluation
+        if isinstance(layer, Dropout):
+            layer.rng = np.random.default_rng(0)
     z, a = m._forward(x, training=True)
     return m.loss.value_and_grad(z, a, y, m.output_layer.activation)[0] + m._l2_penalty()
 
@@ -357,6 +363,21 @@ def test_whole_cnn_gradients(act, l2):
     m = small_cnn(seed=6, l2=l2, act=act)
     x = distinct(rng, (3, 1, 8, 8))
     check_gradients(m, x, onehot(rng, 3))
+
+
+def test_dropout_between_convolutions_gradients():
+    rng = np.random.default_rng(14)
+    m = NN(seed=14, dtype="float64")
+    m.add(Conv2d(input_shape=(2, 6, 6), filters=3, kernel_size=3, padding="same", activation="tanh"))
+    m.add(Dropout(0.4))  # on (n, C, H, W) activations stored batch-innermost
+    m.add(Pool2d(2, kind="avg"))
+    m.add(Conv2d(filters=2, kernel_size=2, activation="sigmoid"))
+    m.add(Flatten())
+    m.add(FFL(neurons=3, activation="softmax"))
+    m.compile_model(lr=0.1, opt="iterative", loss="cse")
+    x = rng.normal(size=(3, 2, 6, 6))
+    check_gradients(m, x, onehot(rng, 3))
+    assert np.count_nonzero(m.layers[1]._mask == 0) > 0  # some activations were dropped
 
 
 @pytest.mark.parametrize("logit", [False, True])
