@@ -133,14 +133,15 @@ def image_shape(layer: str, input_shape: tuple[int, ...]) -> tuple[int, int, int
     from ..errors import ShapeError
 
     if len(input_shape) != 3:
-        hint = (
-            " It cannot follow Flatten or FFL, whose outputs are flat; put it before them."
+        why = (
+            ": flat vectors (from Flatten, FFL or a 1-D input_shape) have no height and width. Put image "
+            "layers before Flatten"
             if len(input_shape) == 1
             else ""
         )
         raise ShapeError(
-            f"{layer} takes images of shape (channels, height, width), but receives {tuple(input_shape)}.{hint} "
-            f"As the first layer, give input_shape=(1, 28, 28) (or (28, 28) for one channel)."
+            f"{layer} takes images of shape (channels, height, width), but receives {tuple(input_shape)}{why}. "
+            "As the first layer, give input_shape=(1, 28, 28) (or (28, 28) for one channel)."
         )
     return input_shape  # type: ignore[return-value]
 
