@@ -211,6 +211,9 @@ def main() -> None:
         print(f"CPU seconds per epoch (all threads), median: {statistics.median(c.cpu):.2f}   [{listing(c.cpu)}]")
         print(f"test accuracy after {epochs} epoch(s): {100 * c.accuracy():.2f} %")
         print(f"ratio nncore / {c.name} epoch time, median of the {len(ratios)} rounds: {ratio_c:.2f}  [{listing(ratios)}]")
+        cpu_ratios = [a / b for a, b in zip(nn.cpu, c.cpu)]
+        print(f"ratio of CPU seconds, median: {statistics.median(cpu_ratios):.2f}  [{listing(cpu_ratios)}]  (the work done, "
+              "less sensitive to other jobs than wall time; with several threads it includes their busy-waiting)")
 
     print("\ntargets: "
           + (f"epoch ≤ 1.5 × PyTorch ({'met' if ratio <= 1.5 else 'NOT met'}: {ratio:.2f}), " if ratio is not None else "")
