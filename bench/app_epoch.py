@@ -33,11 +33,14 @@ from tests.browser_util import (  # noqa: E402
 
 HEADLESS = r"""
 import json, time
-from nncore import runner as R
-cfg = R.NetworkConfig(hidden=(R.LayerSpec(256, "relu", 0.0), R.LayerSpec(128, "relu", 0.0)), seed=0)
-d = R.prepare_mnist(60000, 0.0, seed=0)
-m = R.build_model(cfg)
-m.train(d["x_train"], d["y_train"], epochs=1, batch_size=128, verbose=0)
+from nncore import datasets
+from nncore.studio import data, spec
+ds = datasets.get("mnist")
+m = spec.build(spec.dense_config(input_shape=ds.input_shape, transform=ds.transform, outputs=ds.n_outputs,
+                                 hidden=[spec.HiddenLayer(256, "relu"), spec.HiddenLayer(128, "relu")],
+                                 output_activation="softmax", loss="cse", optimizer="adam", lr=1e-3, seed=0))
+d = data.training_split(ds, 60000, 0.0, seed=0)
+m.train(d.x, d.y, epochs=1, batch_size=128, verbose=0)
 print(json.dumps({"seconds": m.history["seconds"][-1]}))
 """
 

@@ -8,16 +8,17 @@
 
 No Streamlit here: the engine runs anywhere NumPy does.
 """
-from . import activations, losses, optimizers
+from . import activations, augment, callbacks, datasets, losses, optimizers, schedules, transforms
 from .errors import DivergenceError, ModelFileError, NotCompiledError, ShapeError
 from .io import PRETRAINED_MODEL_PATH, load_model, load_pretrained, model_from_dict, model_to_json, save_model
-from .layers import FFL, Dropout, Layer
+from .layers import FFL, Dropout, Flatten, Layer
 from .model import NN, Callback, History
 
 __all__ = [
     "NN",
     "FFL",
     "Dropout",
+    "Flatten",
     "Layer",
     "Callback",
     "History",
@@ -32,6 +33,11 @@ __all__ = [
     "NotCompiledError",
     "ShapeError",
     "activations",
+    "augment",
+    "callbacks",
+    "datasets",
+    "schedules",
+    "transforms",
     "losses",
     "optimizers",
 ]

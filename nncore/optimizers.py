@@ -24,6 +24,12 @@ class Optimizer:
     state_names: tuple[str, ...] = ()
     #: scratch buffers a step needs, each shaped like the parameters
     n_scratch = 1
+    #: a learning rate that usually works for this rule (what a UI offers first)
+    typical_lr: float = 0.01
+    #: one sentence for people: what the rule does and when to use it
+    help: str = ""
+    #: hyper-parameters that can be changed while training runs (besides lr)
+    steerable: tuple[str, ...] = ()
 
     def __init__(self, lr: float = 0.01):
         self.lr = positive("lr", lr)
@@ -54,6 +60,16 @@ class Optimizer:
     def get_config(self) -> dict[str, Any]:
         return {"lr": self.lr}
 
+    def set_hyperparameter(self, name: str, value: float) -> None:
+        """Change `lr` or a steerable hyper-parameter (e.g. SGD's momentum); validated like __init__."""
+        if name == "lr":
+            self.lr = positive("lr", value)
+        elif name in self.steerable:
+            setattr(self, name, fraction(name, value))
+        else:
+            valid = ", ".join(("lr",) + self.steerable)
+            raise ValueError(f"{self.name} has no adjustable hyper-parameter {name!r}; adjustable: {valid}.")
+
     def state_dict(self) -> dict[str, Any]:
         return {"t": self.t, "buffers": {k: v.copy() for k, v in self.state.items()}}
 
@@ -70,6 +86,8 @@ class Iterative(Optimizer):
     """Plain gradient descent: w -= lr * g."""
 
     name = "iterative"
+    typical_lr = 0.05
+    help = "Plain gradient descent: every step moves the weights by −lr × gradient."
 
     def _update(self, p, g, tmp):
         np.multiply(g, self.lr, out=tmp)
@@ -81,6 +99,9 @@ class SGD(Optimizer):
 
     name = "sgd"
     state_names = ("momentum_buffer",)
+    typical_lr = 0.05
+    help = "Stochastic gradient descent with optional momentum (torch.optim.SGD); momentum 0 is plain SGD."
+    steerable = ("momentum",)
 
     def __init__(self, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False):
         super().__init__(lr)
@@ -114,6 +135,8 @@ class Momentum(SGD):
     """SGD with Nesterov momentum 0.9 (torch SGD, nesterov=True)."""
 
     name = "momentum"
+    help = "SGD with Nesterov momentum 0.9: steps keep part of their previous direction."
+    steerable = ()
 
     def __init__(self, lr: float = 0.01, momentum: float = 0.9, nesterov: bool = True):
         super().__init__(lr, momentum, nesterov)
@@ -124,6 +147,8 @@ class RMSprop(Optimizer):
 
     name = "rmsprop"
     state_names = ("square_avg",)
+    typical_lr = 0.001
+    help = "RMSprop: divides each step by a running average of the gradient's size."
 
     def __init__(self, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8):
         super().__init__(lr)
@@ -151,6 +176,8 @@ class Adagrad(Optimizer):
 
     name = "adagrad"
     state_names = ("sum",)
+    typical_lr = 0.01
+    help = "Adagrad: each weight's step shrinks with the sum of its past squared gradients."
 
     def __init__(self, lr: float = 0.01, eps: float = 1e-10):
         super().__init__(lr)
@@ -179,6 +206,8 @@ class Adam(Optimizer):
     """
 
     name = "adam"
+    typical_lr = 0.001
+    help = "Adam: momentum plus per-weight step sizes; a robust default (lr 0.001)."
     state_names = ("exp_avg/(1-beta1)", "exp_avg_sq/(1-beta2)")
 
     def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
@@ -216,6 +245,8 @@ class Adamax(Optimizer):
 
     name = "adamax"
     state_names = ("exp_avg", "exp_inf")
+    typical_lr = 0.002
+    help = "Adamax: Adam with the infinity norm of past gradients."
 
     def __init__(self, lr: float = 0.002, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
         super().__init__(lr)
@@ -245,6 +276,8 @@ class Adadelta(Optimizer):
 
     name = "adadelta"
     state_names = ("square_avg", "acc_delta")
+    typical_lr = 1.0
+    help = "Adadelta: adapts its own step size; lr 1.0 is the usual setting."
     n_scratch = 2
 
     def __init__(self, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6):
@@ -288,15 +321,21 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
 }
 
 
+def uses_momentum_rate(name: str) -> bool:
+    """True when compile_model's momentum rate `mr` applies to this optimizer (the one place this rule lives)."""
+    return "momentum" in lookup("optimizer", name, OPTIMIZERS).steerable
+
+
 def get(name: str | Optimizer, lr: float | None = None, mr: float | None = None) -> Optimizer:
-    """Optimizer by name (lr from compile_model; `mr` is the momentum rate of "sgd") or as given."""
+    """Optimizer by name (lr from compile_model; `mr` is the momentum rate where the rule has one)
+    or as given. Unknown names raise ValueError listing the valid ones."""
     if isinstance(name, Optimizer):
         return name
     cls = lookup("optimizer", name, OPTIMIZERS)
     kwargs: dict[str, float] = {}
     if lr is not None:
         kwargs["lr"] = lr
-    if cls is SGD and mr is not None:
+    if mr is not None and "momentum" in cls.steerable:
         kwargs["momentum"] = mr
     return cls(**kwargs)
 

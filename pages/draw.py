@@ -7,11 +7,18 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import common as C
+from nncore.studio import data as D
+from pages.ui import data as ui_data
+from pages.ui.format import image_png, model_text
+from pages.ui.nav import page_link
+from pages.ui.notices import show_notices
+from pages.ui.sidebar import sidebar_config
+from pages.ui.state import Studio, studio
 
 log = logging.getLogger("nnstudio.draw")
 
 CANVAS_SIZE = 280
+PROBABILITY_WIDTH = 340
 LIVE_SECONDS = 1.5
 
 
@@ -19,36 +26,37 @@ def _clear() -> None:
     st.session_state["canvas_n"] = st.session_state.get("canvas_n", 0) + 1
 
 
-def model_choices(s: C.Studio) -> dict[str, str]:
+def model_choices(s: Studio) -> dict[str, str]:
     """Available models: key -> label."""
     choices: dict[str, str] = {}
     if s.model is not None and (s.has_learned or s.training_active):
         live = " — training now, live weights" if s.training_active else ""
-        choices["session"] = f"Your model ({C.describe_model(s)}){live}"
-    pre, _ = C.load_pretrained()
+        choices["session"] = f"Your model ({model_text(s.model)}){live}"
+    pre, _ = ui_data.pretrained()
     if pre is not None:
         ep = int(getattr(pre, "epoch", 0) or 0)
         choices["pretrained"] = f"Pretrained model (shipped with NN Studio{f', {ep} epochs' if ep else ''})"
     if s.model is not None and "session" not in choices:
-        choices["session"] = f"Your model ({C.describe_model(s)}) — untrained, it will guess"
+        choices["session"] = f"Your model ({model_text(s.model)}) — it has not learned yet, it will guess"
     return choices
 
 
-def current_model(s: C.Studio, key: str):
+def current_model(s: Studio, key: str):
     if key == "pretrained":
-        return C.load_pretrained()[0]
+        return ui_data.pretrained()[0]
     if s.training_active and s.run is not None:
         s.run.touch()
         return s.run.snapshot_model(timeout=3.0)
     return s.model
 
 
-def probability_chart(probs: np.ndarray | None) -> go.Figure:
-    p = np.zeros(10) if probs is None else np.asarray(probs, dtype=float)
+def probability_chart(probs: np.ndarray | None, class_names: list[str]) -> go.Figure:
+    k = len(class_names)
+    p = np.zeros(k) if probs is None else np.asarray(probs, dtype=float)
     best = int(p.argmax()) if probs is not None else -1
-    colors = ["#4f46e5" if i == best else "#c7d2fe" for i in range(10)]
+    colors = ["#4f46e5" if i == best else "#c7d2fe" for i in range(k)]
     fig = go.Figure(go.Bar(
-        x=[str(i) for i in range(10)], y=p, marker_color=colors,
+        x=list(class_names), y=p, marker_color=colors,
         text=[f"{v:.0%}" if v >= 0.005 else "" for v in p], textposition="outside",
         hovertemplate="digit %{x}: %{y:.2%}<extra></extra>",
     ))
@@ -61,7 +69,7 @@ def probability_chart(probs: np.ndarray | None) -> go.Figure:
     return fig
 
 
-def draw_panel(s: C.Studio, key: str) -> None:
+def draw_panel(s: Studio, key: str) -> None:
     live = key == "session" and s.training_active
 
     @st.fragment(run_every=LIVE_SECONDS if live else None)
@@ -70,7 +78,12 @@ def draw_panel(s: C.Studio, key: str) -> None:
 
         from nncore.preprocess import canvas_to_mnist
 
-        left, mid, right = st.columns([1.15, 0.85, 1.6], gap="medium")
+        # a wrapping row: the canvas keeps its full size and the other boxes move below it when the
+        # window (with the sidebar open) is too narrow for all three side by side
+        row = st.container(horizontal=True, gap="medium", key="draw_row")
+        left = row.container(width=CANVAS_SIZE + 16, key="draw_canvas_box")
+        mid = row.container(width=190, key="draw_prediction_box")
+        right = row.container(width=PROBABILITY_WIDTH, key="draw_probability_box")
         with left:
             st.markdown("**Your drawing**", help="Draw one digit with the mouse or a finger, large and centred "
                         "like on paper. The network was trained on white digits on black.")
@@ -95,8 +108,8 @@ def draw_panel(s: C.Studio, key: str) -> None:
             s.canvas = prep if prep is not None and not prep.empty else None
         probs = None
         if prep is not None and not prep.empty and model is not None:
-            try:
-                probs = np.asarray(model.predict(prep.vector[None, :]))[0]
+            try:  # the drawing as the model's raw input (grey levels 0-255, like the dataset's images)
+                probs = np.asarray(model.predict(D.raw_input(model, D.as_raw_image(prep.image))))[0]
                 if not np.all(np.isfinite(probs)):
                     probs = None
             except Exception as exc:
@@ -114,14 +127,15 @@ def draw_panel(s: C.Studio, key: str) -> None:
                 reason = prep.reason if prep is not None and prep.reason else "Draw a digit"
                 st.metric("Prediction", "–", help="The digit with the highest probability.")
                 st.info(f"{reason} in the black square.", icon=":material/draw:")
-            st.markdown("**What the network sees**", help="Your drawing cropped, scaled to 20×20 pixels and "
-                        "centred in 28×28 like the MNIST digits: this is the network's input.")
+            h, w = prep.image.shape if prep is not None else ds_shape().shape
+            st.markdown("**What the network sees**", help="Your drawing cropped, scaled and centred like the "
+                        f"MNIST digits in {h}×{w} pixels: this is the network's input.")
             if prep is not None and not prep.empty:
-                st.image(C.digit_png(prep.image, 5), width=140)
+                st.image(image_png(prep.image, 5), width=140)
             else:
-                st.image(C.digit_png(np.zeros((28, 28), np.float32), 5), width=140)
+                st.image(image_png(np.zeros_like(prep.image if prep is not None else ds_shape()), 5), width=140)
         with right:
-            st.plotly_chart(probability_chart(probs), key="probs", config={"displaylogo": False,
+            st.plotly_chart(probability_chart(probs, list(ui_data.dataset().class_names)), key="probs", config={"displaylogo": False,
                                                                            "staticPlot": True})
             if live:
                 st.caption(":green[●] The network is training: the prediction updates as it learns.")
@@ -129,20 +143,25 @@ def draw_panel(s: C.Studio, key: str) -> None:
     _panel()
 
 
+def ds_shape() -> np.ndarray:
+    """A blank image of the dataset's image size (for the empty "what the network sees" box)."""
+    return np.zeros(ui_data.dataset().input_shape[-2:], np.float32)
+
+
 def main() -> None:
-    C.sidebar_config()
-    s = C.studio()
+    sidebar_config()
+    s = studio()
     st.title("Draw", anchor=False)
     choices = model_choices(s)
     if not choices:
-        _, why = C.load_pretrained()
+        _, why = ui_data.pretrained()
         st.warning(
             "No model is available to read your digit. "
             + (why + " " if why else "")
             + "Train one on the Train page first: the defaults take a few seconds.",
             icon=":material/info:",
         )
-        C.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+        page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
         return
     keys = list(choices)
     default = "session" if "session" in choices and (s.has_learned or s.training_active) else keys[0]
@@ -153,7 +172,7 @@ def main() -> None:
         help="Which network reads your drawing: the one you trained or loaded in this session, or the "
         "pretrained model shipped with NN Studio.",
     )
-    C.show_notices()
+    show_notices()
     draw_panel(s, key)
 
 

@@ -3,10 +3,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages import common as C
+from nncore.studio import spec
+from pages.ui import data as ui_data
+from pages.ui.format import model_text
+from pages.ui.nav import page_link
+from pages.ui.sidebar import sidebar_config
+from pages.ui.state import studio
 
-sb = C.sidebar_config()
-s = C.studio()
+sb = sidebar_config()
+s = studio()
+name, lr, _ = spec.optimizer_settings(sb.config)
 
 st.title("NN Studio", anchor=False)
 st.markdown(
@@ -21,8 +27,8 @@ with left:
     st.subheader("Quick start", anchor=False)
     st.markdown(
         f"""
-1. **Configure** the network in the sidebar, or keep the defaults: a {sb.cfg.shape_text()} network,
-   {sb.cfg.optimizer} with learning rate {sb.cfg.lr:g}, {sb.settings.n_samples:,} training digits.
+1. **Configure** the network in the sidebar, or keep the defaults: a {sb.shape_text} network,
+   {name} with learning rate {lr:g}, {sb.settings.n_samples:,} training digits.
    Hover over the small question-mark icons for an explanation of each setting.
 2. **Train**: press **Start** and watch the loss fall and the accuracy rise. Pause, stop or add an
    epoch at any time; you can leave the page while it trains.
@@ -31,12 +37,12 @@ with left:
     )
     c1, c2 = st.columns(2)
     with c1:
-        C.page_link("pages/train.py", label="Train a network", icon=":material/model_training:",
+        page_link("pages/train.py", label="Train a network", icon=":material/model_training:",
                     help="Configure, train and evaluate a network on MNIST.")
     with c2:
-        C.page_link("pages/draw.py", label="Draw a digit", icon=":material/draw:",
+        page_link("pages/draw.py", label="Draw a digit", icon=":material/draw:",
                     help="Let the network read your handwriting.")
-    st.caption(f"Your current model: {C.describe_model(s)}.")
+    st.caption(f"Your current model: {model_text(s.model)}.")
 
 with right:
     st.subheader("Tips", anchor=False)
@@ -56,5 +62,5 @@ st.caption(
     "**Data:** the MNIST database of handwritten digits by Yann LeCun, Corinna Cortes and "
     "Christopher J.C. Burges, used under the "
     "[Creative Commons Attribution-Share Alike 3.0](https://creativecommons.org/licenses/by-sa/3.0/) "
-    "license. 60,000 training and 10,000 test images of 28×28 grey pixels."
+    f"license. {ui_data.dataset().description}"
 )

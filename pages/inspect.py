@@ -2,7 +2,7 @@
 
 First-layer weights as images (live while training), one digit layer by layer (activations, the most
 active first-layer units, saliency maps) and the weights and gradients of every layer over the epochs.
-All computations live in ``nncore.inspect``; this page reads widgets and draws.
+All computations live in ``nncore.analysis``; this page reads widgets and draws.
 """
 from __future__ import annotations
 
@@ -13,9 +13,15 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from nncore import inspect as I
-from nncore import runner as R
-from pages import common as C
+from nncore import analysis as I
+from nncore.studio import data as D
+from nncore.studio import spec
+from pages.ui import data as ui_data
+from pages.ui.format import model_text
+from pages.ui.nav import page_link
+from pages.ui.notices import show_notices
+from pages.ui.sidebar import sidebar_config
+from pages.ui.state import Studio, record_finished_run, studio
 
 log = logging.getLogger("nnstudio.inspect")
 
@@ -38,41 +44,40 @@ NO_STATS = "Train at least one epoch to see how weights and gradients evolve."
 # ----------------------------------------------------------------------------------------------
 # Which model
 # ----------------------------------------------------------------------------------------------
-def model_choices(s: C.Studio) -> dict[str, str]:
+def model_choices(s: Studio) -> dict[str, str]:
     """Available models: key -> a short, stable label (details go in the caption below the choice, so
     the radio keeps its identity when the model's description changes during training)."""
     choices: dict[str, str] = {}
     if s.model is not None:
         choices["session"] = "Your model"
-    pre, _ = C.load_pretrained()
+    pre, _ = ui_data.pretrained()
     if pre is not None:
         choices["pretrained"] = "Pretrained model (shipped with NN Studio)"
     return choices
 
 
-def model_caption(s: C.Studio, key: str) -> str:
+def model_caption(s: Studio, key: str) -> str:
     if key == "pretrained":
-        pre, _ = C.load_pretrained()
+        pre, _ = ui_data.pretrained()
         ep = int(getattr(pre, "epoch", 0) or 0)
-        return f"Pretrained: {pre.total_parameters:,} parameters, trained {ep} epochs on all 60,000 MNIST digits."
+        return (f"Pretrained: {spec.shape_text(pre.get_config())}, {pre.total_parameters:,} parameters, trained "
+                f"{ep} epochs on all {ui_data.dataset().n_samples:,} training samples.")
     if s.training_active:
-        cfg = s.model_cfg or R.config_from_model(s.model)
-        shape = cfg.shape_text() if cfg is not None else f"{s.model.total_parameters:,} parameters"
-        return f"Your model ({shape}): training now, the charts follow its live weights."
+        return f"Your model ({spec.shape_text(s.model.get_config())}): training now, the charts follow its live weights."
     if not s.has_learned:
-        return f"Your model ({C.describe_model(s)}): untrained, its weights are still random."
-    return f"Your model ({C.describe_model(s)}), {s.source}."
+        return f"Your model ({model_text(s.model)}): its weights are still random."
+    return f"Your model ({model_text(s.model)}), {s.source}."
 
 
-def current_model(s: C.Studio, key: str):
+def current_model(s: Studio, key: str):
     if key == "pretrained":
-        return C.load_pretrained()[0]
+        return ui_data.pretrained()[0]
     if s.training_active and s.run is not None:
         return s.run.snapshot_model(timeout=3.0)
     return s.model
 
 
-def _watch_run_end(s: C.Studio) -> None:
+def _watch_run_end(s: Studio) -> None:
     """While a fragment polls a training run: one full rerun when it ends (records it, stops polling)."""
     if s.training_active:
         st.session_state["_inspect_seen_active"] = True
@@ -84,11 +89,16 @@ def _watch_run_end(s: C.Studio) -> None:
 # ----------------------------------------------------------------------------------------------
 # First-layer weights
 # ----------------------------------------------------------------------------------------------
+def image_side() -> int:
+    """Side of the dataset's (square) images, for laying inputs and weights out as pictures."""
+    return int(ui_data.dataset().input_shape[-1])
+
+
 def weights_figure(model) -> tuple[go.Figure, str]:
     w = I.first_layer_weights(model)
-    tiles, units = I.weight_tiles(w, max_units=MAX_UNITS)
+    tiles, units = I.weight_tiles(w, max_units=MAX_UNITS, side=image_side())
     k = len(units)
-    img, which = I.mosaic(tiles, cols=5 if k == 10 else (8 if k > 16 else int(np.ceil(np.sqrt(k)))), pad=2)
+    img, which = I.mosaic(tiles, cols=5 if k == ui_data.dataset().n_outputs else (8 if k > 16 else int(np.ceil(np.sqrt(k)))), pad=2)
     lim = I.symmetric_limit(tiles)
     unit_of = np.where(which >= 0, units[np.clip(which, 0, None)], -1)
     fig = go.Figure(go.Heatmap(
@@ -107,7 +117,7 @@ def weights_figure(model) -> tuple[go.Figure, str]:
     return fig, shown
 
 
-def weights_panel(s: C.Studio, key: str, live: bool) -> None:
+def weights_panel(s: Studio, key: str, live: bool) -> None:
     @st.fragment(run_every=POLL_SECONDS if live else None)
     def _panel() -> None:
         if live:
@@ -116,17 +126,19 @@ def weights_panel(s: C.Studio, key: str, live: bool) -> None:
         if model is None:
             st.info("The training snapshot is not ready yet; it appears within a few seconds.")
             return
-        hidden = len(model.dense_layers) > 1
+        hidden = len(model.trainable_layers) > 1
         fig, shown = weights_figure(model)
         left, right = st.columns([3, 2], gap="large")
         left.plotly_chart(fig, key="weights_grid", config=PLOT_CONFIG, width="content")
         with right:
             if hidden:
                 st.markdown(f"**What each first-layer unit looks for** ({shown})")
+                side = image_side()
                 st.caption(
-                    "Each square holds the 784 incoming weights of one unit of the first hidden layer, laid "
-                    "out like the 28×28 input: ink on red pixels raises the unit's output, ink on blue pixels "
-                    "lowers it. Before training they are noise; stroke-like patterns appear as it learns."
+                    f"Each square holds the {side * side} incoming weights of one unit of the first hidden layer "
+                    f"(Dense 1), laid out like the {side}×{side} input: ink on red pixels raises the unit's output, "
+                    "ink on blue pixels lowers it. Before training they are noise; stroke-like patterns appear as "
+                    "it learns."
                 )
             else:
                 st.markdown(f"**What each output unit looks for** ({shown})")
@@ -146,36 +158,35 @@ def weights_panel(s: C.Studio, key: str, live: bool) -> None:
 # One digit, layer by layer
 # ----------------------------------------------------------------------------------------------
 def _random_digit() -> None:
-    st.session_state["inspect_index"] = int(np.random.default_rng().integers(0, 10_000))
+    st.session_state["inspect_index"] = int(np.random.default_rng().integers(0, ui_data.dataset().n_test))
 
 
-def choose_input(s: C.Studio) -> tuple[np.ndarray | None, np.ndarray | None, str]:
-    """The input chosen by the user: (784,) vector, 28x28 image and a description."""
-    from nncore.datasets import scale
-
+def choose_input(s: Studio) -> tuple[np.ndarray | None, np.ndarray | None, str]:
+    """The input chosen by the user: the raw sample (as the dataset stores it, e.g. uint8 grey
+    levels), the image in [0, 1] for display and a description."""
     if st.session_state.get("inspect_source") not in ("drawing", "test"):
         st.session_state["inspect_source"] = "drawing" if s.canvas is not None else "test"
     c1, c2, c3 = st.columns([1.3, 1, 0.5], vertical_alignment="bottom")
     source = c1.radio(
         "Digit", ["drawing", "test"], key="inspect_source", horizontal=True,
         format_func={"drawing": "Your drawing (Draw page)", "test": "A test digit"}.get,
-        help="Look at the digit you drew on the Draw page, or at one of the 10,000 MNIST test digits.",
+        help="Look at the digit you drew on the Draw page, or at one of the MNIST test digits.",
     )
     if source == "drawing":
         if s.canvas is None:
             st.info("Draw a digit on the Draw page first; it shows up here. Meanwhile, pick a test digit.",
                     icon=":material/draw:")
-            C.page_link("pages/draw.py", label="Go to Draw", icon=":material/draw:")
+            page_link("pages/draw.py", label="Go to Draw", icon=":material/draw:")
             return None, None, ""
-        return np.asarray(s.canvas.vector), np.asarray(s.canvas.image), "your drawing"
-    x_test, y_test = C.mnist_test()
+        return D.as_raw_image(s.canvas.image), np.asarray(s.canvas.image), "your drawing"
+    ds = ui_data.dataset()
+    x_test, y_test = ds.x_test, ds.y_test
     i = c2.number_input("Test digit number", min_value=0, max_value=len(x_test) - 1, step=1,
-                        key="inspect_index", help="Which of the 10,000 MNIST test digits to look at.")
+                        key="inspect_index", help=f"Which of the {len(x_test):,} test digits to look at.")
     c3.button("Random", icon=":material/casino:", key="inspect_random", on_click=_random_digit,
               help="Pick a random test digit.")
     i = int(i)
-    vec = scale(x_test[i : i + 1])[0]
-    return vec, vec.reshape(28, 28), f"test digit {i} (labelled {int(y_test[i])})"
+    return x_test[i], D.image_of(x_test[i], ds), f"test digit {i} (labelled {ds.class_names[int(y_test[i])]})"
 
 
 def saliency_figure(image: np.ndarray, maps: list[tuple[str, np.ndarray]]) -> go.Figure:
@@ -184,7 +195,7 @@ def saliency_figure(image: np.ndarray, maps: list[tuple[str, np.ndarray]]) -> go
     fig.add_trace(go.Heatmap(z=image, colorscale="gray", zmin=0, zmax=1, showscale=False,
                              hovertemplate="pixel (%{y}, %{x})<br>ink %{z:.2f}<extra></extra>"), 1, 1)
     for k, (title, sal) in enumerate(maps, start=2):
-        fig.add_trace(go.Heatmap(z=sal.reshape(28, 28), colorscale=SALIENCY_SCALE, zmin=0, zmax=1,
+        fig.add_trace(go.Heatmap(z=sal.reshape(image.shape), colorscale=SALIENCY_SCALE, zmin=0, zmax=1,
                                  showscale=k == 2, name=title,
                                  colorbar=dict(title=dict(text="sensitivity", side="right"), thickness=12,
                                                len=0.9, tickvals=[0, 1], ticktext=["none", "most"]),
@@ -234,7 +245,8 @@ def strips_figure(outputs: list[I.LayerOutput]) -> go.Figure:
 def top_units_figure(model, outputs: list[I.LayerOutput]) -> go.Figure:
     first = outputs[0]
     idx, vals = I.top_units(first.values, N_TOP)
-    tiles, _ = I.weight_tiles(I.first_layer_weights(model), units=idx, max_units=N_TOP)
+    side = image_side()
+    tiles, _ = I.weight_tiles(I.first_layer_weights(model), units=idx, max_units=N_TOP, side=side)
     img, which = I.mosaic(tiles, cols=len(idx), pad=2)
     lim = I.symmetric_limit(tiles)
     unit_of = np.where(which >= 0, idx[np.clip(which, 0, None)], -1)
@@ -243,7 +255,7 @@ def top_units_figure(model, outputs: list[I.LayerOutput]) -> go.Figure:
         showscale=False, hoverongaps=False, hovertemplate="unit %{customdata}<br>weight %{z:.3f}<extra></extra>",
     ))
     for k, (u, v) in enumerate(zip(idx, vals)):  # titles stick to their tile whatever the chart's width
-        fig.add_annotation(x=k * 30 + 13.5, y=-1, xref="x", yref="y", yanchor="bottom", showarrow=False,
+        fig.add_annotation(x=k * (side + 2) + (side - 1) / 2, y=-1, xref="x", yref="y", yanchor="bottom", showarrow=False,
                            text=f"unit {u}: <b>{v:.2f}</b>", font=dict(size=12))
     fig.update_xaxes(visible=False, constrain="domain")
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
@@ -252,7 +264,7 @@ def top_units_figure(model, outputs: list[I.LayerOutput]) -> go.Figure:
     return fig
 
 
-def digit_panel(s: C.Studio, key: str, live: bool) -> None:
+def digit_panel(s: Studio, key: str, live: bool) -> None:
     @st.fragment(run_every=POLL_SECONDS if live else None)
     def _panel() -> None:
         vec, image, what = choose_input(s)
@@ -283,7 +295,7 @@ def digit_panel(s: C.Studio, key: str, live: bool) -> None:
             "digit the most (|∂ score / ∂ pixel|, computed by backpropagation to the input; the score is "
             "taken before softmax). Each map is scaled to its own maximum; the blue line outlines the digit."
         )
-        cls = c2.selectbox("Explain digit", list(range(10)), key="inspect_class",
+        cls = c2.selectbox("Explain digit", list(range(len(probs))), key="inspect_class",
                            help="Show the saliency for another digit too: which pixels would make the "
                            "network see this digit instead. It starts at the network's second choice.")
         maps = [(f"Why {pred}? (prediction)", I.normalize_map(I.saliency(model, vec, pred)))]
@@ -294,8 +306,8 @@ def digit_panel(s: C.Studio, key: str, live: bool) -> None:
         st.markdown("**Every layer's output for this digit**")
         st.caption(
             "One strip per layer, one cell per unit, colours scaled to each layer's largest output "
-            "(red positive, blue negative, white zero; hover for values). The last strip holds the ten "
-            "outputs: the reddest cell is the prediction."
+            "(red positive, blue negative, white zero; hover for values). The last strip holds the "
+            "outputs, one per digit: the reddest cell is the prediction."
         )
         st.plotly_chart(strips_figure(outputs), key="strips", config=PLOT_CONFIG)
 
@@ -367,7 +379,7 @@ def histograms_figure(model, layer_stats, kind: str) -> go.Figure:
     return fig
 
 
-def dynamics_panel(s: C.Studio, key: str, live: bool) -> None:
+def dynamics_panel(s: Studio, key: str, live: bool) -> None:
     @st.fragment(run_every=POLL_SECONDS * 2 if live else None)
     def _panel() -> None:
         model = current_model(s, key)
@@ -410,16 +422,16 @@ def dynamics_panel(s: C.Studio, key: str, live: bool) -> None:
 
 # ----------------------------------------------------------------------------------------------
 def main() -> None:
-    C.sidebar_config()
-    s = C.studio()
-    C.record_finished_run(s)
+    sidebar_config()
+    s = studio()
+    record_finished_run(s)
     st.title("Inspect", anchor=False)
     choices = model_choices(s)
     if not choices:
-        _, why = C.load_pretrained()
+        _, why = ui_data.pretrained()
         st.warning("There is no model to look inside. " + (why + " " if why else "")
                    + "Train one on the Train page first.", icon=":material/info:")
-        C.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+        page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
         return
     keys = list(choices)
     untrained_session = s.model is not None and not (s.has_learned or s.training_active)
@@ -433,7 +445,7 @@ def main() -> None:
     if key == "pretrained" and untrained_session:
         st.info("Your model is not trained yet, so this page shows the pretrained model shipped with "
                 "NN Studio. Train yours on the Train page to look inside it.", icon=":material/info:")
-    C.show_notices()
+    show_notices()
     live = key == "session" and s.training_active
     t1, t2, t3 = st.tabs([":material/grid_view: First-layer weights", ":material/pin: One digit, layer by layer",
                           ":material/monitoring: Training dynamics"])

@@ -1,7 +1,7 @@
 """Runs page: every training run of this session in one table; overlay their curves, rename or delete
 runs, download the table, and make a run's model the active model again.
 
-The registry itself (``nncore.runs.RunRegistry``) lives in the session's Studio; this page only reads
+The registry itself (``nncore.studio.runs.RunRegistry``) lives in the session's Studio; this page only reads
 widgets, calls it and draws.
 """
 from __future__ import annotations
@@ -11,9 +11,14 @@ import logging
 import plotly.graph_objects as go
 import streamlit as st
 
-from nncore import runner as R
-from nncore import runs as RR
-from pages import common as C
+from nncore.studio import choices
+from nncore.studio import runs as RR
+from pages.ui import data as ui_data
+from pages.ui.format import model_text
+from pages.ui.nav import page_link
+from pages.ui.notices import show_notices
+from pages.ui.sidebar import show_config, sidebar_config
+from pages.ui.state import Studio, record_finished_run, studio
 
 log = logging.getLogger("nnstudio.runs")
 
@@ -28,7 +33,7 @@ COLUMN_ORDER = ["Run", "Show", "Name", "Test acc", "Val acc", "Train acc", "Test
 # ----------------------------------------------------------------------------------------------
 # Actions (callbacks run before the page renders)
 # ----------------------------------------------------------------------------------------------
-def _unsaved(s: C.Studio) -> bool:
+def _unsaved(s: Studio) -> bool:
     """True when the active model has learned something that is in no run (it would be lost)."""
     m = s.model
     if m is None or not s.has_learned:
@@ -37,7 +42,7 @@ def _unsaved(s: C.Studio) -> bool:
 
 
 def _ask_make_active(run_id: int) -> None:
-    s = C.studio()
+    s = studio()
     if _unsaved(s):
         st.session_state["runs_confirm"] = run_id
     else:
@@ -45,7 +50,7 @@ def _ask_make_active(run_id: int) -> None:
 
 
 def _make_active(run_id: int) -> None:
-    s = C.studio()
+    s = studio()
     st.session_state.pop("runs_confirm", None)
     if s.training_active:
         s.notify("warning", "Stop training before switching to another model.")
@@ -56,19 +61,17 @@ def _make_active(run_id: int) -> None:
     except (KeyError, ValueError) as exc:
         s.notify("error", str(exc).strip("'\""))
         return
-    cfg = R.config_from_model(model)
-    s.set_model(model, cfg, f"restored from “{run.name}”")
-    if cfg is not None:
-        C.apply_config_to_widgets(cfg)
+    show_config(model.get_config())
+    s.set_model(model, f"restored from “{run.name}”")
     ss = st.session_state
     n, val, batch = (run.settings.get(k) for k in ("n_samples", "val_fraction", "batch_size"))
-    if n in C.SAMPLE_CHOICES:
+    if n in choices.sample_sizes(ui_data.dataset().n_samples):
         ss["cfg_n_samples"] = n
     if val is not None and 0 <= val <= 0.5:
         ss["cfg_val"] = float(val)
-    if batch in C.BATCH_CHOICES:
-        ss["cfg_batch"] = batch
-    s.notify("success", f"“{run.name}” is the active model again ({C.describe_model(s)}). The Train, Draw "
+    if batch is not None and batch >= 1:
+        ss["cfg_batch"] = int(batch)
+    s.notify("success", f"“{run.name}” is the active model again ({model_text(s.model)}). The Train, Draw "
                         "and Inspect pages use it now; training it further adds a new run that continues this one.")
 
 
@@ -77,7 +80,7 @@ def _cancel_make_active() -> None:
 
 
 def _delete(run_id: int) -> None:
-    s = C.studio()
+    s = studio()
     run = s.runs.get(run_id)
     if run is not None and s.runs.delete(run_id):
         s.notify("success", f"Deleted “{run.name}”.")
@@ -108,7 +111,7 @@ def runs_table(reg: RR.RunRegistry) -> None:
             "Train acc": st.column_config.NumberColumn("Train acc", help="Training accuracy in the last epoch (averaged over its batches, while the network was still learning).", **pct),
             "Val acc": st.column_config.NumberColumn("Val acc", help="Validation accuracy after the last epoch.",
                                                      **pct),
-            "Test acc": st.column_config.NumberColumn("Test acc", help="Accuracy on the 10,000 test digits.", **pct),
+            "Test acc": st.column_config.NumberColumn("Test acc", help="Accuracy on the test set.", **pct),
             "Test loss": st.column_config.NumberColumn("Test loss", format="%.4f", width="small"),
             "Samples": st.column_config.NumberColumn("Samples", help="Training samples (before the validation split)."),
             "Seconds": st.column_config.NumberColumn("Time (s)", format="%.1f", width="small",
@@ -160,7 +163,7 @@ def overlay_figures(reg: RR.RunRegistry) -> tuple[go.Figure, go.Figure]:
     return figs[0], figs[1]
 
 
-def actions(s: C.Studio) -> None:
+def actions(s: Studio) -> None:
     reg = s.runs
     ids = reg.ids()
     if st.session_state.get("runs_selected") not in ids:
@@ -185,7 +188,7 @@ def actions(s: C.Studio) -> None:
                        width="stretch", help="The table above with each run's settings, as CSV.")
     confirm = st.session_state.get("runs_confirm")
     if confirm is not None and reg.get(confirm) is not None:
-        st.warning(f"Your current model ({C.describe_model(s)}) is not in this table and would be lost. "
+        st.warning(f"Your current model ({model_text(s.model)}) is not in this table and would be lost. "
                    "Download it on the Train page first if you want to keep it.")
         d1, d2, _ = st.columns([1, 1, 3])
         d1.button("Replace it", type="primary", key="runs_confirm_yes", on_click=_make_active, args=(confirm,),
@@ -194,9 +197,9 @@ def actions(s: C.Studio) -> None:
 
 
 def main() -> None:
-    C.sidebar_config()
-    s = C.studio()
-    C.record_finished_run(s)
+    sidebar_config()
+    s = studio()
+    record_finished_run(s)
     reg = s.runs
     st.title("Runs", anchor=False)
     st.caption(
@@ -205,7 +208,7 @@ def main() -> None:
         f"as long as all kept models together stay under {reg.max_kept_parameters / 1e6:.0f} million "
         "parameters (older models are released first; their rows and curves stay)."
     )
-    C.show_notices()
+    show_notices()
     while reg.dropped:
         st.info(reg.dropped.pop(0), icon=":material/info:")
     if s.training_active:
@@ -213,7 +216,7 @@ def main() -> None:
     if not len(reg):
         st.info("No runs yet. Train a model on the Train page: each run appears here when it ends, ready to "
                 "compare with the next one.", icon=":material/compare_arrows:")
-        C.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+        page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
         return
     st.markdown(f"**{len(reg)} run{'s' if len(reg) != 1 else ''}**",
                 help="Tick Show to compare curves below; double-click a name to rename it.")

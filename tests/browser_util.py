@@ -109,6 +109,18 @@ def wait_app_idle(page, timeout: float = 120_000) -> None:
     )
 
 
+def wait_prediction_digit(page, timeout: float = 120_000) -> None:
+    """Wait until the Draw page's Prediction metric shows a digit (not "–"): the drawing has reached
+    the server and the model has read it."""
+    page.wait_for_function(
+        """() => { const m = [...document.querySelectorAll('[data-testid="stMetric"]')]
+                     .find(e => e.innerText.includes('Prediction'));
+                   const v = m && m.querySelector('[data-testid="stMetricValue"]');
+                   return v && /^[0-9]$/.test(v.innerText.trim()); }""",
+        timeout=timeout,
+    )
+
+
 def canvas_box(page, timeout: float = 120_000):
     """Bounding box of the drawable canvas (its upper canvas lives in an open shadow root)."""
     loc = page.locator("canvas.upper-canvas").first
@@ -150,7 +162,8 @@ def set_number(page, key: str, value, timeout: float = 120_000) -> None:
 
 def set_slider(page, key: str, text: str, timeout: float = 120_000, max_steps: int = 40) -> None:
     """Move a (select_)slider with the keyboard until its thumb shows ``text``."""
-    thumb = page.locator(f".st-key-{key} input[type='range']").first
+    selector = f".st-key-{key} input[type='range']"
+    thumb = page.locator(selector).first
     thumb.wait_for(state="attached", timeout=timeout)
     thumb.focus()
 
@@ -169,7 +182,13 @@ def set_slider(page, key: str, text: str, timeout: float = 120_000, max_steps: i
             break
         go_left = numeric(cur) is not None and numeric(text) is not None and numeric(cur) > numeric(text)
         thumb.press("ArrowLeft" if go_left else "ArrowRight")
-        page.wait_for_timeout(60)
+        # one step at a time: wait for the thumb to move (not for a fixed while)
+        page.wait_for_function(
+            """([selector, was]) => { const e = document.querySelector(selector);
+                 const v = e && (e.getAttribute('aria-valuetext') || e.getAttribute('aria-valuenow') || '').trim();
+                 return v !== was; }""",
+            arg=[selector, cur], timeout=timeout,
+        )
     else:
         raise AssertionError(f"slider {key} stuck at {current()!r}, wanted {text!r}")
     settle(page)

@@ -19,6 +19,7 @@ from tests.browser_util import (
     draw_strokes,
     settle,
     wait_app_idle,
+    wait_prediction_digit,
 )
 
 pytestmark = pytest.mark.browser
@@ -44,7 +45,8 @@ def progress_text(page) -> str:
     return page.locator('[data-testid="stProgress"]').first.inner_text()
 
 
-def wait_progress(page, pattern: str, timeout: float = LONG) -> str:
+def wait_progress(page, pattern: str, timeout: float = LONG, until=None) -> str:
+    """The progress bar's text once it matches ``pattern`` (and ``until(text)``, if given)."""
     rx = re.compile(pattern)
     deadline = time.monotonic() + timeout / 1000
     last = ""
@@ -55,26 +57,23 @@ def wait_progress(page, pattern: str, timeout: float = LONG) -> str:
                 last = loc.first.inner_text(timeout=2000)
             except Exception:
                 last = ""
-            if rx.search(last):
+            if rx.search(last) and (until is None or until(last)):
                 return last
         page.wait_for_timeout(200)
-    raise AssertionError(f"progress never matched {pattern!r}; last: {last!r}")
+    raise AssertionError(f"progress never matched {pattern!r}{' (with its condition)' if until else ''}; "
+                         f"last: {last!r}")
+
+
+def batch_position(progress: str) -> int:
+    """Batches done since the run started, read from "Epoch e/E · batch b/B" in the progress text."""
+    epoch, batch, per_epoch = (int(v.replace(",", "")) for v in
+                               re.search(r"Epoch ([\d,]+)/[\d,]+ · batch ([\d,]+)/([\d,]+)", progress).groups())
+    return (epoch - 1) * per_epoch + batch
 
 
 def metric_value(page, label: str) -> str:
     m = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
     return m.locator('[data-testid="stMetricValue"]').inner_text().strip()
-
-
-def wait_prediction_digit(page) -> None:
-    """Wait until the Draw page's Prediction metric shows a digit (not "–")."""
-    page.wait_for_function(
-        """() => { const m = [...document.querySelectorAll('[data-testid="stMetric"]')]
-                     .find(e => e.innerText.includes('Prediction'));
-                   const v = m && m.querySelector('[data-testid="stMetricValue"]');
-                   return v && /^[0-9]$/.test(v.innerText.trim()); }""",
-        timeout=LONG,
-    )
 
 
 def curves_drawn(page) -> tuple[int, float]:
@@ -86,6 +85,21 @@ def curves_drawn(page) -> tuple[int, float]:
         "el => [el.data.reduce((n, t) => n + (t.x ? t.x.length : 0), 0),"
         " Math.max(...el.data.map(t => Math.max(...(t.x || [0]))))]"
     ))
+
+
+def wait_curves_beyond(page, x: float, timeout: float = LONG) -> float:
+    """Wait until the live curves reach further than ``x`` (epochs seen); returns how far they reach."""
+    deadline = time.monotonic() + timeout / 1000
+    furthest = x
+    while time.monotonic() < deadline:
+        try:
+            furthest = curves_drawn(page)[1]
+        except Exception:  # the chart is being redrawn
+            pass
+        if furthest > x:
+            return furthest
+        page.wait_for_timeout(250)
+    raise AssertionError(f"the live curves stayed at {furthest} epochs (wanted beyond {x})")
 
 
 def assert_no_exception(page) -> None:
@@ -116,6 +130,7 @@ def test_train_pause_draw_and_upload(server, browser):
         sidebar = page.locator('[data-testid="stSidebar"]')
         sidebar.get_by_text("784-32-10").wait_for(timeout=LONG)
         assert "25,450 parameters" in sidebar.inner_text()
+        page.get_by_text("Start trains on 4,500 samples").first.wait_for(timeout=LONG)  # the server has them
         page.get_by_role("button", name="Start").click()
         done = wait_progress(page, r"Finished")
         assert "Epoch 1/1" in done and "samples/s" in done
@@ -134,32 +149,34 @@ def test_train_pause_draw_and_upload(server, browser):
         shot(page, "03_train_results")
         page.set_viewport_size(VIEWPORT)
 
-        # -- a longer run: watch it, pause, resume exactly, stop
-        configure_sidebar(page, samples="60,000", epochs=30)
+        # -- a run no machine finishes during this test: 100 epochs of 54,000 one-digit batches
+        #    (5.4 million weight updates). Watch it, pause, resume, stop: the test ends it itself.
+        configure_sidebar(page, samples="60,000", epochs=100, batch=1)
+        page.get_by_text("Start trains on 54,000 samples").first.wait_for(timeout=LONG)  # the server has them
         page.get_by_role("button", name="Start").click()
-        live = wait_progress(page, r"Training · Epoch \d+/30 · batch \d+/\d+ · [\d,]+ samples/s · ETA \d")
+        live = wait_progress(page, r"Training · Epoch \d+/100 · batch [\d,]+/54,000 · [\d,]+ samples/s · ETA \d")
         assert "elapsed" in live
         before = curves_drawn(page)[1]
-        page.wait_for_timeout(2500)  # curves update at least every second, in place
-        assert curves_drawn(page)[1] > before, "the live curves did not move on while training"
+        wait_curves_beyond(page, before)  # the live curves move on while it trains (redrawn in place)
         shot(page, "04_training_live")
         page.get_by_role("button", name="Pause").click()
-        paused = wait_progress(page, r"Paused")
+        paused = wait_progress(page, r"Paused · Epoch")
         page.get_by_role("button", name="Resume").wait_for(timeout=LONG)
-        page.wait_for_timeout(1500)
-        assert wait_progress(page, r"Paused") == paused, "the batch counter moved while paused"
         shot(page, "05_paused")
-        batch_at_pause = re.search(r"Epoch (\d+)/30 · batch (\d+)", paused).groups()
+        at_pause = batch_position(paused)
+        # A paused page does not poll; leave it and come back, so it reads the run afresh.
+        nav(page, "Home")
+        page.get_by_text("Quick start").wait_for(timeout=LONG)
+        nav(page, "Train")
+        later = batch_position(wait_progress(page, r"Paused · Epoch"))
+        # only the batch in flight when Pause was pressed may still complete
+        assert at_pause <= later <= at_pause + 1, f"the run moved while paused: {paused!r} -> {later}"
         page.get_by_role("button", name="Resume").click()
-        resumed = wait_progress(page, r"Training · Epoch")
-        page.wait_for_timeout(1500)
-        now = wait_progress(page, r"Training · Epoch")
-        assert now != paused and batch_at_pause  # it moves again
+        wait_progress(page, r"Training · Epoch", until=lambda text: batch_position(text) > later + 1)
         page.get_by_role("button", name="Stop").click()
-        stopped = wait_progress(page, r"Stopped")
+        wait_progress(page, r"Stopped")
         page.get_by_text(re.compile("everything learned so far is kept", re.I)).first.wait_for(timeout=LONG)
         assert_no_exception(page)
-        del resumed, stopped
 
         # -- draw a digit; the session's model reads it
         nav(page, "Draw")
@@ -238,3 +255,34 @@ def test_two_sessions_train_separately(server, browser):
     finally:
         for ctx in contexts:
             ctx.close()
+
+
+def test_the_canvas_is_whole_and_drawable_at_1024_px_with_the_sidebar_open(server, browser):
+    ctx = browser.new_context(viewport={"width": 1024, "height": 900})
+    ctx.set_default_timeout(LONG)
+    page = ctx.new_page()
+    try:
+        page.goto(server.url + "/draw")
+        page.get_by_text("Draw a digit").first.wait_for(timeout=LONG)
+        wait_app_idle(page)
+        assert page.locator('[data-testid="stSidebar"]').is_visible()
+        box = canvas_box(page, timeout=LONG)
+        sidebar = page.locator('[data-testid="stSidebar"]').bounding_box()
+        assert box["width"] == 280 and box["height"] == 280
+        assert box["x"] >= sidebar["x"] + sidebar["width"] and box["x"] + box["width"] <= 1024, box
+        # near every edge the canvas itself is hit: nothing clipped (the toolbar sits at the top right)
+        for fx, fy in ((0.02, 0.5), (0.98, 0.5), (0.1, 0.02), (0.5, 0.98)):
+            hit = page.evaluate(
+                """([x, y]) => { let e = document.elementFromPoint(x, y);
+                     while (e && e.shadowRoot) { const inner = e.shadowRoot.elementFromPoint(x, y);
+                                                 if (!inner || inner === e) break; e = inner; }
+                     return e ? String(e.className) : ""; }""",
+                [box["x"] + fx * box["width"], box["y"] + fy * box["height"]])
+            assert "upper-canvas" in hit, (fx, fy, hit)
+        draw_strokes(page, SEVEN, box)
+        wait_prediction_digit(page)
+        assert metric_value(page, "Prediction") != "–"
+        assert_no_exception(page)
+        shot(page, "10_draw_1024")
+    finally:
+        ctx.close()

@@ -37,9 +37,9 @@ def _loss_and_grad(m, x, y, mask_seed=None):
     for layer in m.layers:
         if isinstance(layer, Dropout):
             layer.rng = np.random.default_rng(mask_seed)
-    a = m._forward(x, training=True)
-    out = m.output_layer
-    loss, gz = m.loss.value_and_grad(out._z, a, y, out.activation)
+    z, a = m._forward(x, training=True)
+    loss, gz = m.loss.value_and_grad(z, a, y, m.output_layer.activation)
+    loss += m._l2_penalty()
     m._backward(gz)
     return loss, m._grads.copy()
 

@@ -8,9 +8,13 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nncore import runner as R
+from nncore import datasets
+from nncore.studio import data as D
+from nncore.studio import run as R
+from nncore.studio import spec
+from nncore.studio.spec import HiddenLayer
+from pages.ui.state import Studio
 from tests.app_util import run_page, texts
-from pages import common as C
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "inspect.py")
@@ -18,31 +22,38 @@ PAGE = str(ROOT / "pages" / "inspect.py")
 
 @pytest.fixture(scope="module")
 def data():
-    return R.prepare_mnist(2000, 0.1, seed=0)
+    return D.training_split(datasets.get("mnist"), 2000, 0.1, seed=0)
+
+
+def mnist_model(hidden, seed=0):
+    """A dense network on MNIST as the sidebar builds it (raw uint8 images, scaled per batch)."""
+    from nncore import datasets
+
+    ds = datasets.get("mnist")
+    return spec.build(spec.dense_config(input_shape=ds.input_shape, transform=ds.transform, outputs=ds.n_outputs,
+                                        hidden=hidden, output_activation="softmax", loss="cse", optimizer="adam",
+                                        lr=1e-3, seed=seed))
 
 
 def _train(data, hidden, epochs=2):
-    cfg = R.NetworkConfig(hidden=hidden, seed=0)
-    model = R.build_model(cfg)
+    model = mnist_model(hidden)
     if epochs:
-        model.train(data["x_train"], data["y_train"], epochs=epochs, batch_size=64, verbose=0,
-                    val_x=data["x_val"], val_y=data["y_val"])
-    return model, cfg
+        model.train(data.x, data.y, epochs=epochs, batch_size=64, verbose=0, val_x=data.x_val, val_y=data.y_val)
+    return model
 
 
 @pytest.fixture(scope="module")
 def trained(data):
-    return _train(data, (R.LayerSpec(32, "relu"), R.LayerSpec(16, "relu")))
+    return _train(data, (HiddenLayer(32, "relu"), HiddenLayer(16, "relu")))
 
 
-def _studio(model_cfg) -> C.Studio:
-    model, cfg = model_cfg
-    s = C.Studio()
-    s.set_model(model.copy(), cfg, "trained by the test")
+def _studio(model) -> Studio:
+    s = Studio()
+    s.set_model(model.copy(), "trained by the test")
     return s
 
 
-def run(studio: C.Studio | None = None, **state) -> AppTest:
+def run(studio: Studio | None = None, **state) -> AppTest:
     return run_page(PAGE, studio, **state)
 
 
@@ -119,8 +130,8 @@ def test_no_drawing_yet_points_to_the_draw_page(trained):
 
 
 def test_untrained_model_falls_back_to_pretrained_and_says_so(data):
-    s = C.Studio()
-    s.set_model(*_train(data, (R.LayerSpec(8, "relu"),), epochs=0), "built")
+    s = Studio()
+    s.set_model(_train(data, (HiddenLayer(8, "relu"),), epochs=0), "built")
     at = run(s)
     assert at.radio(key="inspect_model").value == "pretrained"
     t = texts(at)
@@ -131,8 +142,8 @@ def test_untrained_model_falls_back_to_pretrained_and_says_so(data):
 
 
 def test_vanishing_gradients_are_called_out(data):
-    model_cfg = _train(data, tuple(R.LayerSpec(16, "sigmoid") for _ in range(6)), epochs=1)
-    at = run(_studio(model_cfg))
+    model = _train(data, tuple(HiddenLayer(16, "sigmoid") for _ in range(6)), epochs=1)
+    at = run(_studio(model))
     warn = "\n".join(w.value for w in at.warning)
     assert "Gradients are vanishing" in warn
 
@@ -153,8 +164,8 @@ def test_histogram_kind_switch(trained):
 
 def test_while_training_the_page_uses_a_snapshot(data, trained):
     s = _studio(trained)
-    s.run = R.TrainingRun(s.model, data["x_train"], data["y_train"], batch_size=16)
-    s.run.start(100)
+    s.run = R.TrainingRun(s.model, data.x, data.y, batch_size=16)
+    s.run.start(1_000_000)  # far longer than the test by construction; the test stops it
     try:
         at = run(s)
         assert at.radio(key="inspect_model").value == "session"

@@ -120,9 +120,9 @@ def test_batches_follow_data_order_and_last_batch_is_partial():
     seen = []
 
     class Spy(FFL):
-        def forward(self, x, training=True):
+        def forward_z(self, x, training=True):
             seen.append(x[:, 0].copy())
-            return super().forward(x, training)
+            return super().forward_z(x, training)
 
     m = NN(seed=0)
     m.add(Spy(1, 2, activation="softmax"))
@@ -144,7 +144,7 @@ def test_training_continues_and_history_appends():
     assert m.optimizer.t > t
     assert m.history["val_loss"][:2] == [None, None] and all(v is not None for v in m.history["val_loss"][2:])
     assert len(m.batch_history["loss"]) == 2 * 4 + 3 * 3
-    assert set(m.history) == {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"}
+    assert set(m.history) == {"epoch", "loss", "data_loss", "accuracy", "val_loss", "val_accuracy", "seconds", "lr"}
 
 
 def test_val_split_zero_means_no_validation_and_explicit_validation_works():
@@ -196,7 +196,7 @@ def test_callbacks_are_called_and_can_stop_training():
     m = small()
     m.train(x, y, epochs=5, batch_size=20, callbacks=[Recorder()], verbose=0)
     assert events[0] == "begin" and events[-1] == "end"
-    assert ("epoch_end", 1, ["accuracy", "epoch", "loss", "seconds", "val_accuracy", "val_loss"]) in events
+    assert ("epoch_end", 1, ["accuracy", "data_loss", "epoch", "loss", "lr", "seconds", "val_accuracy", "val_loss"]) in events
     assert ("batch", 2, True) in events and not any(e[:2] == ("epoch_end", 2) for e in events if isinstance(e, tuple))
     # stopped after batch 2 of epoch 2: the epoch is not recorded, the batches are, weights are finite
     assert m.epoch == 1 and m.history["epoch"] == [1]
@@ -204,18 +204,19 @@ def test_callbacks_are_called_and_can_stop_training():
     assert all(np.all(np.isfinite(w)) for w in m.get_weights())
 
 
-def test_summary_is_stable_and_names_layers_like_the_original():
+def test_summary_is_stable_and_names_each_layer_by_kind():
     m = NN()
     m.add(FFL(784, 256, activation="relu"))
     m.add(Dropout(0.2))
     m.add(FFL(neurons=128, activation="relu"))
     m.add(FFL(neurons=10, activation="softmax"))
     df1, df2 = m.summary(), m.summary()
-    assert list(df1["Layer"]) == ["Input Layer", "Dropout (0.2)", "Hidden Layer 1", "Output Layer"]
+    assert list(df1["Layer"]) == ["Dense 1", "Dropout 1", "Dense 2", "Output"]
+    assert list(df1["Output shape"]) == ["(256,)", "(256,)", "(128,)", "(10,)"]
     assert list(df1["Parameters"]) == [784 * 256 + 256, 0, 256 * 128 + 128, 1290]
     assert df1.equals(df2)
     assert m.total_parameters == df2.attrs["total_parameters"] == 784 * 256 + 256 + 256 * 128 + 128 + 1290
-    assert list(df1.columns) == ["Layer", "Input", "Neurons", "Activation", "Bias", "Parameters"]
+    assert list(df1.columns) == ["Layer", "Type", "Output shape", "Activation", "Parameters"]
 
 
 def test_visualize_returns_plotly_figures_with_train_and_validation():
@@ -245,7 +246,7 @@ def test_layer_statistics_recorded_each_epoch():
     m.train(x, y, epochs=2, batch_size=16, verbose=0)
     stats = m.layer_stats
     assert len(stats) == 2 * 2 * 2  # epochs × dense layers × (weights, gradients)
-    w = [s for s in stats if s["epoch"] == 2 and s["layer"] == "Input Layer" and s["kind"] == "weights"][0]
+    w = [s for s in stats if s["epoch"] == 2 and s["layer"] == "Dense 1" and s["kind"] == "weights"][0]
     W = m.layers[0].weights
     assert w["norm"] == pytest.approx(float(np.linalg.norm(W)), rel=1e-5)
     assert sum(w["hist_counts"]) == W.size
@@ -273,11 +274,11 @@ def test_errors_of_the_original_design():
     m.compile_model(lr=0.01, opt="adam", loss="cse")
     with pytest.raises(ShapeError, match="x has 60 samples but y has 59"):
         m.train(x, y[:-1])
-    with pytest.raises(ShapeError, match="x has 5 features per sample but the first layer expects 4"):
+    with pytest.raises(ShapeError, match=r"x has samples of shape \(5,\), but the model expects \(4,\)"):
         m.train(np.ones((60, 5)), y)
-    with pytest.raises(ShapeError, match="y has 4 columns but the output layer has 3 neurons"):
+    with pytest.raises(ShapeError, match="y has 4 columns but the output layer has 3 units"):
         m.train(x, np.ones((60, 4)))
-    with pytest.raises(ShapeError, match="Layer 3 declares input_shape=7, but the previous layer has 3 neurons"):
+    with pytest.raises(ShapeError, match=r"Layer 3 \(FFL\): FFL declares input_shape=\(7,\) but receives \(3,\)"):
         m.add(FFL(7, 2))
 
 
@@ -305,9 +306,9 @@ def test_bad_data_is_rejected_with_clear_messages():
         m.train(bad, y)
     with pytest.raises(ValueError, match="x is empty"):
         m.train(np.zeros((0, 4)), np.zeros(0, int))
-    with pytest.raises(ShapeError, match=r"x must be 2-D.*got shape \(60, 2, 2\).*reshape"):
+    with pytest.raises(ShapeError, match=r"x has samples of shape \(2, 2\).*expects \(4,\).*reshape"):
         m.train(x.reshape(60, 2, 2), y)
-    with pytest.raises(ValueError, match="y holds class id 3, but the output layer has 3 neurons"):
+    with pytest.raises(ValueError, match="y holds class id 3, but the output layer has 3 units"):
         m.train(x, y + 1)
     with pytest.raises(ValueError, match="y contains 1 NaN"):
         yy = np.eye(3)[y]
@@ -329,7 +330,7 @@ def test_configuration_errors_list_valid_names():
         m.compile_model(loss="hinge")
     with pytest.raises(ValueError, match="'cse'.*needs a 'softmax' output layer"):
         m.compile_model(loss="cse")
-    with pytest.raises(ValueError, match="first layer needs its input size"):
+    with pytest.raises(ValueError, match="first layer needs its input shape"):
         NN().add(FFL(neurons=3))
     with pytest.raises(ValueError, match="Dropout rate must be in"):
         Dropout(1.0)

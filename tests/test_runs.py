@@ -1,4 +1,4 @@
-"""nncore.runs: the per-session run registry behind the Runs page."""
+"""nncore.studio.runs: the per-session run registry behind the Runs page."""
 from __future__ import annotations
 
 import io
@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nncore import runner as R
-from nncore.runs import RunRegistry, describe_model, evaluate_on
+from nncore.studio import spec
+from nncore.studio.evaluation import evaluate
+from nncore.studio.runs import RunRegistry, describe_model
 
 
 def _data(n=120, seed=0):
@@ -17,8 +18,10 @@ def _data(n=120, seed=0):
     return rng.random((n, 784), dtype=np.float32), rng.integers(0, 10, n)
 
 
-def _model(neurons=8, act="relu", lr=1e-3, opt="adam", seed=0, epochs=1, val=True):
-    m = R.build_model(R.NetworkConfig(hidden=(R.LayerSpec(neurons, act, 0.0),), optimizer=opt, lr=lr, seed=seed))
+def _model(neurons=8, act="relu", lr=1e-3, opt="adam", seed=0, epochs=1, val=True, momentum=None):
+    m = spec.build(spec.dense_config(input_shape=(784,), transform=None, outputs=10,
+                                     hidden=[spec.HiddenLayer(neurons, act)], output_activation="softmax",
+                                     loss="cse", optimizer=opt, lr=lr, momentum=momentum, seed=seed))
     if epochs:
         x, y = _data()
         kw = dict(val_x=x[:20], val_y=y[:20]) if val else {}
@@ -67,6 +70,7 @@ def test_restored_model_continues_as_a_new_run():
     assert cont.id == 2 and cont.parent == 1
     assert "continues Run 1" in cont.name
     assert first.epochs == 1 and cont.epochs == 2  # the stored run did not change
+    assert first.history is first.model.history  # rows read the model's own record
 
 
 def test_rename_delete_and_unknown_ids():
@@ -102,12 +106,13 @@ def test_models_of_old_runs_are_released_beyond_the_parameter_budget():
     assert reg.kept_parameters == 2 * one
     with pytest.raises(ValueError, match="released"):
         reg.restore(1)
+    assert reg.get(1).history["epoch"] == []  # the record outlives the released model (untrained here)
     assert "Run 1" in reg.dropped[-1]
 
 
 def test_table_columns_and_values():
     reg = RunRegistry()
-    m = _model(neurons=8, act="tanh", lr=0.01, opt="sgd")
+    m = _model(neurons=8, act="tanh", lr=0.01, opt="sgd", momentum=0.9)
     reg.record(m, settings=SETTINGS, test={"loss": 1.5, "accuracy": 0.42})
     reg.record(_model(val=False), settings=SETTINGS)
     df = reg.table()
@@ -157,6 +162,8 @@ def test_describe_and_evaluate():
     facts = describe_model(m)
     assert facts["network"] == "784-8-10" and facts["parameters"] == m.total_parameters
     x, y = _data(50, seed=3)
-    res = evaluate_on(m, x, y)
-    assert 0 <= res["accuracy"] <= 1 and res["loss"] > 0
-    assert evaluate_on(object(), x, y) is None
+    ev = evaluate(m, x, y, n_classes=10)
+    assert 0 <= ev.accuracy <= 1 and ev.loss > 0 and ev.n == 50
+    assert ev.confusion.sum() == 50 and ev.n_wrong == len(ev.mistakes["index"]) or ev.n_wrong > 24
+    assert ev.accuracy == pytest.approx(m.evaluate(x, y)["accuracy"])
+    assert ev.metrics() == {"loss": ev.loss, "accuracy": ev.accuracy}

@@ -7,9 +7,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nncore import runner as R
+from nncore import datasets
+from nncore.studio import data as D
+from nncore.studio import run as R
+from nncore.studio import spec
+from nncore.studio.spec import HiddenLayer
+from pages.ui.state import Studio
 from tests.app_util import run_page, texts
-from pages import common as C
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "runs.py")
@@ -18,30 +22,38 @@ SETTINGS = {"n_samples": 2000, "val_fraction": 0.1, "batch_size": 64}
 
 @pytest.fixture(scope="module")
 def data():
-    return R.prepare_mnist(2000, 0.1, seed=0)
+    return D.training_split(datasets.get("mnist"), 2000, 0.1, seed=0)
+
+
+def mnist_model(hidden, seed=0):
+    """A dense network on MNIST as the sidebar builds it (raw uint8 images, scaled per batch)."""
+    from nncore import datasets
+
+    ds = datasets.get("mnist")
+    return spec.build(spec.dense_config(input_shape=ds.input_shape, transform=ds.transform, outputs=ds.n_outputs,
+                                        hidden=hidden, output_activation="softmax", loss="cse", optimizer="adam",
+                                        lr=1e-3, seed=seed))
 
 
 def _model(data, neurons, act="relu", epochs=2):
-    cfg = R.NetworkConfig(hidden=(R.LayerSpec(neurons, act),), seed=0)
-    m = R.build_model(cfg)
-    m.train(data["x_train"], data["y_train"], epochs=epochs, batch_size=64, verbose=0,
-            val_x=data["x_val"], val_y=data["y_val"])
-    return m, cfg
+    m = mnist_model([HiddenLayer(neurons, act)])
+    m.train(data.x, data.y, epochs=epochs, batch_size=64, verbose=0, val_x=data.x_val, val_y=data.y_val)
+    return m
 
 
 @pytest.fixture()
-def studio(data) -> C.Studio:
+def studio(data) -> Studio:
     """A session with two recorded runs; the second is the active model."""
-    s = C.Studio()
-    m1, _ = _model(data, 16)
+    s = Studio()
+    m1 = _model(data, 16)
     s.runs.record(m1, settings=SETTINGS, test={"loss": 0.6, "accuracy": 0.81})
-    m2, cfg2 = _model(data, 32, "tanh", epochs=3)
+    m2 = _model(data, 32, "tanh", epochs=3)
     s.runs.record(m2, settings=SETTINGS, test={"loss": 0.5, "accuracy": 0.85})
-    s.set_model(m2, cfg2, "trained by the test")
+    s.set_model(m2, "trained by the test")
     return s
 
 
-def run(studio: C.Studio | None = None, **state) -> AppTest:
+def run(studio: Studio | None = None, **state) -> AppTest:
     return run_page(PAGE, studio, **state)
 
 
@@ -118,7 +130,7 @@ def test_make_a_run_the_active_model_again(studio):
     assert not at.exception
     m = studio.model
     assert m is not studio.runs.get(1).model  # an independent copy
-    assert m.layers[0].neurons == 16 and "restored from “Run 1”" in studio.source
+    assert m.layers[1].neurons == 16  # after Flatten and "restored from “Run 1”" in studio.source
     assert "is the active model again" in texts(at)
     # the sidebar now describes the restored network
     assert at.session_state[f"cfg_L{at.session_state['layer_ids'][0]}_n"] == 16
@@ -126,28 +138,26 @@ def test_make_a_run_the_active_model_again(studio):
 
 
 def test_unsaved_model_asks_before_being_replaced(studio, data):
-    loaded, cfg = _model(data, 8, epochs=1)
-    studio.set_model(loaded, None, "loaded from a file")  # learned, but in no run
+    loaded = _model(data, 8, epochs=1)
+    studio.set_model(loaded, "loaded from a file", from_file=True)  # learned, but in no run
     at = run(studio, runs_selected=1)
     at.button(key="runs_activate").click().run()
     assert studio.model is loaded
     assert "is not in this table and would be lost" in "\n".join(w.value for w in at.warning)
     at.button(key="runs_confirm_yes").click().run()
-    assert studio.model is not loaded and studio.model.layers[0].neurons == 16
+    assert studio.model is not loaded and studio.model.layers[1].neurons == 16
 
 
 def test_no_runs_yet():
-    at = run(C.Studio())
+    at = run(Studio())
     assert "No runs yet" in texts(at)
     assert len(at.main.dataframe) == 0
 
 
 def test_a_finished_training_run_is_recorded_once_with_test_metrics(data):
-    s = C.Studio()
-    cfg = R.NetworkConfig(hidden=(R.LayerSpec(16, "relu"),), seed=1)
-    s.set_model(R.build_model(cfg), cfg, "built")
-    s.run = R.TrainingRun(s.model, data["x_train"], data["y_train"], val_x=data["x_val"], val_y=data["y_val"],
-                          batch_size=64)
+    s = Studio()
+    s.set_model(mnist_model([HiddenLayer(16, "relu")], seed=1), "built")
+    s.run = R.TrainingRun(s.model, data.x, data.y, val_x=data.x_val, val_y=data.y_val, batch_size=64)
     s.run_key = (2000, 0.1, 1, 64)
     s.run.start(1)
     assert s.run.join(60)
@@ -165,5 +175,5 @@ def test_a_finished_training_run_is_recorded_once_with_test_metrics(data):
     assert len(s.runs) == 1 and s.runs.get(1).epochs == 2
     assert list(table(at)["Epochs"]) == [2]
     # building a new model keeps the old one's run
-    s.set_model(R.build_model(cfg), cfg, "built again")
+    s.set_model(mnist_model([HiddenLayer(16, "relu")], seed=1), "built again")
     assert len(s.runs) == 1

@@ -1,4 +1,4 @@
-"""Pure NumPy/pandas helpers for looking inside a trained network (the dashboard's Inspect page).
+"""Looking inside a network (the dashboard's Inspect page): weights as images, layer outputs, saliency, statistics.
 
 Nothing here knows about Streamlit. Everything works on an nncore ``NN`` (or a snapshot copy of one
 that another thread is training) and never changes the model:
@@ -26,17 +26,19 @@ SIDE = 28  # MNIST images are 28x28
 def dense_layer_labels(model: Any) -> dict[str, str]:
     """Engine layer name (as in ``layer_stats``) -> a label people can read, for every FFL.
 
-    E.g. ``{"Input Layer": "Layer 1 (784→128, relu)", ..., "Output Layer": "Layer 3 (64→10, softmax)"}``.
+    E.g. ``{"Dense 1": "Dense 1 (784→128, relu)", ..., "Output": "Output (64→10, softmax)"}``.
     """
-    from nncore.layers import FFL
-
     out: dict[str, str] = {}
-    k = 0
     for name, layer in zip(model.layer_names(), model.layers):
-        if isinstance(layer, FFL):
-            k += 1
-            out[name] = f"Layer {k} ({layer.input_shape}→{layer.neurons}, {layer.activation_name})"
+        if _is_dense(layer):
+            out[name] = f"{name} ({layer.input_size}→{layer.output_size}, {layer.activation_name})"
     return out
+
+
+def _is_dense(layer: Any) -> bool:
+    """A layer with a (inputs, units) weight matrix on flat inputs."""
+    w = layer.params.get("weights")
+    return w is not None and w.ndim == 2 and len(layer.input_shape) == 1
 
 
 # ----------------------------------------------------------------------------------------------
@@ -44,7 +46,7 @@ def dense_layer_labels(model: Any) -> dict[str, str]:
 # ----------------------------------------------------------------------------------------------
 def first_layer_weights(model: Any) -> np.ndarray:
     """The first FFL's weights, shape (inputs, neurons)."""
-    dense = model.dense_layers
+    dense = [l for l in model.layers if _is_dense(l)]
     if not dense:
         raise ValueError("The model has no dense layer.")
     return np.asarray(dense[0].weights)
@@ -132,14 +134,12 @@ class LayerOutput:
 def layer_outputs(model: Any, x: np.ndarray) -> list[LayerOutput]:
     """Each dense layer's output for one input ``x`` (inputs,), at inference. Dropout layers (the
     identity at inference) are skipped."""
-    from nncore.layers import FFL
-
-    vec = np.asarray(x, dtype=np.float64).reshape(1, -1)
+    vec = np.asarray(x, dtype=np.float64).reshape(1, *model._raw_sample_shape())
     outs = model.feedforward(vec)
     labels = dense_layer_labels(model)
     res = []
     for name, layer, out in zip(model.layer_names(), model.layers, outs):
-        if isinstance(layer, FFL):
+        if _is_dense(layer):
             res.append(LayerOutput(name, labels[name], layer.activation_name, np.asarray(out[0], dtype=np.float64)))
     return res
 

@@ -1,4 +1,4 @@
-"""nncore.inspect: pure helpers behind the Inspect page."""
+"""nncore.analysis: pure helpers behind the Inspect page."""
 from __future__ import annotations
 
 import math
@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from nncore import FFL, NN, Dropout
-from nncore import inspect as I
-from nncore import runner as R
+from nncore import analysis as I
+from nncore.studio import spec
+from nncore.studio.spec import HiddenLayer
 
 
 def _tiny(out_act="softmax", loss="cse", dtype="float64", hidden="tanh"):
@@ -109,8 +110,8 @@ def test_layer_outputs_skip_dropout_and_match_feedforward():
     m = _tiny()
     x = np.random.default_rng(2).normal(size=6)
     outs = I.layer_outputs(m, x)
-    assert [o.name for o in outs] == ["Input Layer", "Hidden Layer 1", "Output Layer"]
-    assert [o.label for o in outs] == ["Layer 1 (6→5, tanh)", "Layer 2 (5→4, sigmoid)", "Layer 3 (4→3, softmax)"]
+    assert [o.name for o in outs] == ["Dense 1", "Dense 2", "Output"]
+    assert [o.label for o in outs] == ["Dense 1 (6→5, tanh)", "Dense 2 (5→4, sigmoid)", "Output (4→3, softmax)"]
     np.testing.assert_allclose(outs[-1].values, m.predict(x[None])[0])
     assert outs[-1].values.sum() == pytest.approx(1.0)
     assert np.abs(outs[0].scaled).max() == pytest.approx(1.0)
@@ -118,28 +119,33 @@ def test_layer_outputs_skip_dropout_and_match_feedforward():
     assert c == int(np.argmax(probs))
 
 
+def _dense(hidden, optimizer="adam", lr=1e-3):
+    return spec.build(spec.dense_config(input_shape=(784,), transform=None, outputs=10, hidden=hidden,
+                                        output_activation="softmax", loss="cse", optimizer=optimizer, lr=lr))
+
+
 def _trained(hidden, opt="adam", lr=1e-3, epochs=2, n=600):
     rng = np.random.default_rng(0)
     x = rng.random((n, 784), dtype=np.float32)
     y = (x[:, :392].sum(1) > x[:, 392:].sum(1)).astype(int)  # a learnable rule
-    m = R.build_model(R.NetworkConfig(hidden=hidden, optimizer=opt, lr=lr))
+    m = _dense(hidden, optimizer=opt, lr=lr)
     m.train(x, y, epochs=epochs, batch_size=32, verbose=0)
     return m
 
 
 def test_stats_frame_and_histograms_from_training():
-    m = _trained((R.LayerSpec(16, "relu"),), epochs=8)
+    m = _trained((HiddenLayer(16, "relu"),), epochs=8)
     df = I.stats_frame(m.layer_stats)
     assert set(df["kind"]) == {"weights", "gradients"}
     assert sorted(set(df["epoch"])) == list(range(1, 9))
-    w1 = df[(df.kind == "weights") & (df.layer == "Input Layer")].iloc[-1]
+    w1 = df[(df.kind == "weights") & (df.layer == "Dense 1")].iloc[-1]
     assert w1["count"] == 784 * 16
     assert w1["norm"] == pytest.approx(np.linalg.norm(m.layers[0].weights), rel=1e-5)
     assert w1["rms"] == pytest.approx(w1["norm"] / math.sqrt(784 * 16))
     lines = I.histogram_lines(m.layer_stats, "gradients", max_epochs=3)
-    assert list(lines) == ["Input Layer", "Output Layer"]
-    assert [h["epoch"] for h in lines["Input Layer"]] == [1, 5, 8]
-    h = lines["Output Layer"][0]
+    assert list(lines) == ["Dense 1", "Output"]
+    assert [h["epoch"] for h in lines["Dense 1"]] == [1, 5, 8]
+    h = lines["Output"][0]
     assert len(h["centers"]) == 30 and h["share"].sum() == pytest.approx(1.0)
     assert I.stats_frame([]).empty and I.gradient_health([]) is None
 
@@ -151,10 +157,10 @@ def test_pick_epochs_keeps_first_and_last():
 
 
 def test_gradient_health_sees_vanishing_gradients_in_a_deep_sigmoid_network():
-    deep = _trained(tuple(R.LayerSpec(32, "sigmoid") for _ in range(6)), epochs=1)
+    deep = _trained(tuple(HiddenLayer(32, "sigmoid") for _ in range(6)), epochs=1)
     h = I.gradient_health(deep.layer_stats)
     assert h.level == "vanishing" and h.ratio < 0.01 and "vanishing" in h.text
-    shallow = _trained((R.LayerSpec(32, "relu"),), epochs=1)
+    shallow = _trained((HiddenLayer(32, "relu"),), epochs=1)
     h = I.gradient_health(shallow.layer_stats)
     assert h.level == "ok" and 0.01 <= h.ratio <= 100
 
@@ -181,10 +187,10 @@ def test_gradient_health_levels():
 
 
 def test_dense_layer_labels():
-    m = R.build_model(R.NetworkConfig(hidden=(R.LayerSpec(32, "relu", 0.2), R.LayerSpec(16, "tanh"))))
+    m = _dense((HiddenLayer(32, "relu", 0.2), HiddenLayer(16, "tanh")))
     assert I.dense_layer_labels(m) == {
-        "Input Layer": "Layer 1 (784→32, relu)",
-        "Hidden Layer 1": "Layer 2 (32→16, tanh)",
-        "Output Layer": "Layer 3 (16→10, softmax)",
+        "Dense 1": "Dense 1 (784→32, relu)",
+        "Dense 2": "Dense 2 (32→16, tanh)",
+        "Output": "Output (16→10, softmax)",
     }
     assert I.first_layer_weights(m).shape == (784, 32)

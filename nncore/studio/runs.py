@@ -1,6 +1,7 @@
 """A per-session registry of training runs, for comparing them side by side.
 
-Pure Python + pandas (no Streamlit). The dashboard keeps one :class:`RunRegistry` per user session
+Pure Python + pandas (no Streamlit). Every row reads its model's own record (``model.history``);
+only a run whose model was released to save memory keeps a copy of that (small, per-epoch) record. The dashboard keeps one :class:`RunRegistry` per user session
 (in ``st.session_state``) and calls :meth:`RunRegistry.record` whenever a training run ends.
 
 What counts as a run: **one model trained in this session**. Training the same model again (Start,
@@ -31,19 +32,11 @@ MAX_NAME_LENGTH = 60
 
 STATUS_LABELS = {
     "finished": "finished",
+    "failed": "finished, not learning",
     "stopped": "stopped by you",
     "diverged": "diverged",
     "error": "error",
 }
-
-
-def _copy_model(model: Any) -> Any:
-    fn = getattr(model, "copy", None)
-    if callable(fn):
-        return fn()
-    import copy
-
-    return copy.deepcopy(model)
 
 
 def _param_count(model: Any) -> int:
@@ -69,39 +62,9 @@ def _last(values: Any) -> float:
 
 def describe_model(model: Any) -> dict[str, Any]:
     """Plain facts about a model's architecture and training settings, for the runs table."""
-    from nncore.runner import config_from_model
+    from .spec import describe
 
-    cfg = config_from_model(model)
-    if cfg is not None:
-        hidden = ", ".join(
-            f"{h.neurons} {h.activation}" + (f" (dropout {h.dropout:g})" if h.dropout else "") for h in cfg.hidden
-        )
-        opt = f"{cfg.optimizer}, lr {cfg.lr:g}"
-        if cfg.optimizer == "sgd":
-            opt += f", momentum {cfg.mr:g}"
-        return {
-            "network": cfg.shape_text(),
-            "hidden": hidden or "none (linear classifier)",
-            "output": f"{cfg.output_activation} / {cfg.loss}",
-            "optimizer": opt,
-            "seed": int(cfg.seed),
-            "parameters": _param_count(model),
-        }
-    # a model the NetworkConfig cannot describe: fall back to its layer list
-    sizes, acts = [], []
-    for layer in getattr(model, "dense_layers", []):
-        if not sizes:
-            sizes.append(int(getattr(layer, "input_shape", 0) or 0))
-        sizes.append(int(getattr(layer, "neurons", 0) or 0))
-        acts.append(str(getattr(layer, "activation_name", "?")))
-    return {
-        "network": "-".join(str(s) for s in sizes) or "?",
-        "hidden": ", ".join(f"{n} {a}" for n, a in zip(sizes[1:-1], acts[:-1])) or "none",
-        "output": acts[-1] if acts else "?",
-        "optimizer": str(getattr(getattr(model, "optimizer", None), "name", "?")),
-        "seed": getattr(model, "seed", None),
-        "parameters": _param_count(model),
-    }
+    return {**describe(model.get_config()), "parameters": _param_count(model)}
 
 
 @dataclass
@@ -113,7 +76,6 @@ class Run:
     model: Any | None
     facts: dict[str, Any]
     settings: dict[str, Any]
-    history: dict[str, list]
     test: dict[str, float] | None
     status: str
     message: str = ""
@@ -122,6 +84,20 @@ class Run:
     updated: float = field(default_factory=time.time)
     shown: bool = True
     _live: Any = field(default=None, repr=False)  # weakref to the session model this run follows
+    _released_history: dict[str, list] | None = field(default=None, repr=False)
+
+    @property
+    def history(self) -> dict[str, list]:
+        """The per-epoch record of the run's model (kept as a copy once the model is released)."""
+        if self.model is not None:
+            return self.model.history
+        return self._released_history or {}
+
+    def release_model(self) -> None:
+        """Drop the model to save memory; its per-epoch record stays for the table and curves."""
+        if self.model is not None:
+            self._released_history = {k: list(v) for k, v in self.model.history.items()}
+            self.model = None
 
     @property
     def epochs(self) -> int:
@@ -210,8 +186,7 @@ class RunRegistry:
         """
         if model is None:
             raise ValueError("There is no model to record.")
-        snapshot = _copy_model(model) if copy else model
-        history = {k: list(v) for k, v in (getattr(model, "history", None) or {}).items()}
+        snapshot = model.copy() if copy else model
         facts = describe_model(model)
         now = time.time()
         run = self.find_live(model)
@@ -219,7 +194,7 @@ class RunRegistry:
             run.model = snapshot
             run.facts = facts
             run.settings = dict(settings or run.settings)
-            run.history = history
+            run._released_history = None
             run.test = dict(test) if test else None
             run.status = status
             run.message = message
@@ -241,7 +216,6 @@ class RunRegistry:
                 model=snapshot,
                 facts=facts,
                 settings=dict(settings or {}),
-                history=history,
                 test=dict(test) if test else None,
                 status=status,
                 message=message,
@@ -268,7 +242,7 @@ class RunRegistry:
             victims = [r for r in self._runs if r.model_kept and r is not keep]
             if not victims:
                 break
-            victims[0].model = None
+            victims[0].release_model()
             self.dropped.append(
                 f"The model of “{victims[0].name}” was released to save memory (its row and curves stay)."
             )
@@ -307,7 +281,7 @@ class RunRegistry:
             raise KeyError(f"There is no run {run_id}.")
         if run.model is None:
             raise ValueError(f"The model of “{run.name}” was released to save memory; only its curves are kept.")
-        clone = _copy_model(run.model)
+        clone = run.model.copy()
         try:
             self._origins.append((weakref.ref(clone), run.id))
         except TypeError:
@@ -395,15 +369,6 @@ class RunRegistry:
                     ep = int(epochs[i]) if i < len(epochs) else i + 1
                     rows.append({"run": r.id, "name": r.name, "epoch": ep, "split": split, "loss": lv, "accuracy": av})
         return pd.DataFrame(rows, columns=["run", "name", "epoch", "split", "loss", "accuracy"])
-
-
-def evaluate_on(model: Any, x: np.ndarray, y: np.ndarray) -> dict[str, float] | None:
-    """Test loss and accuracy of ``model`` on (x, y), or None when it cannot be evaluated."""
-    try:
-        res = model.evaluate(x, y)
-        return {"loss": _finite(res.get("loss")), "accuracy": _finite(res.get("accuracy"))}
-    except Exception:
-        return None
 
 
 def _clean_name(name: Any) -> str:

@@ -1,0 +1,516 @@
+"""Train an nncore model in a background thread and report progress safely to a UI.
+
+Pure Python (no Streamlit). One :class:`TrainingRun` per user session: the dashboard keeps it in
+``st.session_state`` and polls :meth:`TrainingRun.progress` / :meth:`TrainingRun.curves` about once a
+second while the worker thread runs ``model.train`` with a callback that counts batches (progress
+bar, samples/s, ETA), blocks on an Event while paused (Resume continues exactly where it stopped)
+and copies the model at a batch boundary when a consistent snapshot is requested.
+
+The record of what was learned is the model's own: ``model.history`` (per epoch) and
+``model.batch_history`` (per batch). The run keeps counters only and reads those records for its
+curves and readings (safe while the worker appends: lengths are read first, then the lists sliced).
+After a divergence the engine rolls its batch record back, so the curves show exactly that.
+
+A stop wins whenever it comes, even before the first batch. A run that ends with every epoch done
+but a model that does not learn (``model.diagnosis()``) ends as FAILED with that sentence.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from nncore.errors import DivergenceError
+
+from .history import Curves, curves, last_row
+
+log = logging.getLogger(__name__)
+
+# ----------------------------------------------------------------------------------------------
+# States
+# ----------------------------------------------------------------------------------------------
+IDLE = "idle"  # never trained by this run
+RUNNING = "running"
+PAUSED = "paused"
+STOPPING = "stopping"  # stop requested, waiting for the current batch to finish
+STOPPED = "stopped"  # stopped by the user (or abandoned); weights kept
+FINISHED = "finished"  # all requested epochs done and the model learns
+FAILED = "failed"  # all requested epochs done, but the model does not learn (see Progress.diagnosis)
+DIVERGED = "diverged"  # loss became NaN/inf; the engine restored the last finite weights
+ERROR = "error"  # any other exception in the worker
+
+ACTIVE_STATES = frozenset({RUNNING, PAUSED, STOPPING})
+TERMINAL_STATES = frozenset({STOPPED, FINISHED, FAILED, DIVERGED, ERROR})
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A consistent, immutable reading of a run (or of a model's record), safe to hand to any thread."""
+
+    state: str = IDLE
+    message: str = ""
+    #: the engine's sentence when the model looks dead or exploding (model.diagnosis()), else None
+    diagnosis: str | None = None
+    epochs_done: int = 0  # epochs completed by the model, whole record
+    run_epochs: int = 0  # epochs requested by the current/last start()
+    run_epochs_done: int = 0  # of those, completed
+    batch: int = 0  # batches completed in the epoch in progress (or the one a stop interrupted)
+    batches_per_epoch: int = 0
+    step: int = 0  # batches in the model's record
+    samples_per_second: float = 0.0
+    eta_seconds: float | None = None
+    elapsed_seconds: float = 0.0
+    last_loss: float | None = None  # of the latest batch in the model's record
+    last_accuracy: float | None = None
+    last_epoch: dict[str, Any] = field(default_factory=dict)  # the latest row of model.history
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+    @property
+    def run_epoch(self) -> int:
+        """1-based epoch of this run in progress (or interrupted, or the last one done)."""
+        if self.active or (self.state == STOPPED and self.batch):
+            return min(self.run_epochs_done + 1, max(self.run_epochs, 1))
+        return self.run_epochs_done
+
+    @property
+    def fraction(self) -> float:
+        """Share of the requested run done, 0..1."""
+        per = max(self.batches_per_epoch, 1)
+        total = self.run_epochs * per
+        if total <= 0:
+            return 0.0
+        return float(min(1.0, max(0.0, (self.run_epochs_done * per + self.batch) / total)))
+
+
+# ----------------------------------------------------------------------------------------------
+# Readings of a model's record
+# ----------------------------------------------------------------------------------------------
+def _finite_or_none(v: Any) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def model_progress(model: Any) -> Progress:
+    """A reading of a model nobody trains now (e.g. loaded from a file): its record's last values."""
+    return _with_record(Progress(epochs_done=int(getattr(model, "epoch", 0) or 0)), model)
+
+
+def _with_record(p: Progress, model: Any) -> Progress:
+    from dataclasses import replace
+
+    metric = (list(getattr(model, "metrics", None) or []) or ["accuracy"])[0]
+    bh = getattr(model, "batch_history", None) or {}
+    row = last_row({k: bh[k] for k in ("loss", metric) if k in bh})  # indexes the last row; copies nothing
+    step = len(bh.get("loss", []) or [])
+    epoch = last_row(getattr(model, "history", None) or {})
+    return replace(
+        p,
+        step=step,
+        last_loss=_finite_or_none(row.get("loss")),
+        last_accuracy=_finite_or_none(row.get("accuracy")),
+        last_epoch={k: v for k, v in epoch.items()},
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# The run
+# ----------------------------------------------------------------------------------------------
+class _SnapshotRequest:
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.model: Any = None
+
+
+class _Callback:
+    """The object passed to ``model.train(callbacks=[...])``; forwards to the run."""
+
+    def __init__(self, run: "TrainingRun") -> None:
+        self._run = run
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._run._on_train_begin()
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._run._on_epoch_begin()
+
+    def on_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self._run._on_batch_end(logs or {})
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self._run._on_epoch_end()
+
+
+class TrainingRun:
+    """Owns one background training thread for one model.
+
+    ``model``: a compiled nncore ``NN``. ``x``, ``y``: raw training samples (n, *sample shape) and
+    labels (class ids (n,) or targets (n, k)), e.g. read-only arrays shared by every session.
+    ``val_x``, ``val_y``: optional validation data, evaluated by the engine after every epoch.
+    ``abandon_after``: stop a run nobody has looked at (:meth:`touch`) for this many seconds.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        x: np.ndarray,
+        y: np.ndarray,
+        *,
+        val_x: np.ndarray | None = None,
+        val_y: np.ndarray | None = None,
+        batch_size: int = 128,
+        shuffle: bool = True,
+        abandon_after: float | None = None,
+    ) -> None:
+        if len(x) != len(y):
+            raise ValueError(f"x has {len(x)} samples but y has {len(y)}.")
+        if len(x) == 0:
+            raise ValueError("The training set is empty.")
+        if batch_size < 1:
+            raise ValueError("The batch size must be at least 1.")
+        self.model = model
+        self.x, self.y = x, y
+        self.val_x, self.val_y = val_x, val_y
+        self.batch_size = int(batch_size)
+        self.shuffle = bool(shuffle)
+        self.n_train = int(len(x))
+        self.batches_per_epoch = int(math.ceil(self.n_train / self.batch_size))
+        self.abandon_after = abandon_after
+        self._last_touch = time.monotonic()
+        self._abandoned = False
+
+        self._lock = threading.RLock()
+        self._resume = threading.Event()
+        self._resume.set()
+        self._thread: threading.Thread | None = None
+        self._state = IDLE
+        self._message = ""
+        self._diagnosis: str | None = None
+        self._traceback = ""
+        self._busy = False  # True while the worker may be changing weights
+        self._pause_requested = False
+        self._stop_requested = False
+        self._snap_request: _SnapshotRequest | None = None
+        self._snap_cache: Any = None
+        self._snap_cache_key: tuple | None = None
+        self._version = 0  # changes whenever the weights may have changed (snapshot cache key)
+
+        # counters of the current/last run
+        self._run_epochs = 0
+        self._run_epochs_done = 0
+        self._batch = 0
+        self._run_samples = 0
+        self._t_start = 0.0
+        self._t_end: float | None = None
+        self._paused_total = 0.0
+        self._pause_started: float | None = None
+
+    # ------------------------------------------------------------------ control
+    @property
+    def state(self) -> str:
+        with self._lock:
+            return self._state
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+    def start(self, epochs: int) -> None:
+        """Train ``epochs`` more epochs in the background. Raises RuntimeError if already training."""
+        epochs = int(epochs)
+        if epochs < 1:
+            raise ValueError("Train at least one epoch.")
+        with self._lock:
+            if self._state in ACTIVE_STATES or (self._thread is not None and self._thread.is_alive()):
+                raise RuntimeError("Training is already in progress.")
+            self._state = RUNNING
+            self._message = ""
+            self._diagnosis = None
+            self._traceback = ""
+            self._busy = True
+            self._pause_requested = False
+            self._stop_requested = False
+            self._abandoned = False
+            self._last_touch = time.monotonic()
+            self._resume.set()
+            self._run_epochs = epochs
+            self._run_epochs_done = 0
+            self._batch = 0
+            self._run_samples = 0
+            self._t_start = time.perf_counter()
+            self._t_end = None
+            self._paused_total = 0.0
+            self._pause_started = None
+            self._version += 1
+            self._thread = threading.Thread(target=self._worker, args=(epochs,), name="nncore-training", daemon=True)
+            self._thread.start()
+
+    def pause(self) -> bool:
+        """Pause after the current batch. Returns False if there is nothing to pause."""
+        with self._lock:
+            if self._state != RUNNING:
+                return False
+            self._pause_requested = True
+            self._resume.clear()
+            self._state = PAUSED
+            self._pause_started = time.perf_counter()
+            return True
+
+    def resume(self) -> bool:
+        """Continue a paused run exactly where it stopped."""
+        with self._lock:
+            if self._state != PAUSED:
+                return False
+            self._pause_requested = False
+            if self._pause_started is not None:
+                self._paused_total += time.perf_counter() - self._pause_started
+                self._pause_started = None
+            self._state = RUNNING
+            self._resume.set()
+            return True
+
+    def stop(self) -> bool:
+        """Stop after the current batch (or before the first one), keeping everything learned so far."""
+        with self._lock:
+            if self._state not in (RUNNING, PAUSED):
+                return False
+            self._stop_requested = True
+            # the engine clears stop_training when train() begins; _on_train_begin sets it again
+            self.model.stop_training = True
+            if self._pause_started is not None:
+                self._paused_total += time.perf_counter() - self._pause_started
+                self._pause_started = None
+            self._pause_requested = False
+            self._state = STOPPING
+            self._resume.set()
+            return True
+
+    def touch(self) -> None:
+        """Someone is watching (a page polled this run): keeps an ``abandon_after`` run alive."""
+        self._last_touch = time.monotonic()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the worker thread; True when it is no longer running."""
+        t = self._thread
+        if t is not None:
+            t.join(timeout)
+            return not t.is_alive()
+        return True
+
+    # ------------------------------------------------------------------ readings
+    def progress(self) -> Progress:
+        with self._lock:
+            now = self._t_end if self._t_end is not None else time.perf_counter()
+            elapsed = 0.0
+            if self._t_start:
+                paused = self._paused_total
+                if self._pause_started is not None:
+                    paused += now - self._pause_started
+                elapsed = max(0.0, now - self._t_start - paused)
+            rate = self._run_samples / elapsed if elapsed > 0 and self._run_samples else 0.0
+            eta = None
+            if self._state in ACTIVE_STATES and rate > 0:
+                done = self._run_epochs_done * self.batches_per_epoch + self._batch
+                remaining = max(0, self._run_epochs * self.batches_per_epoch - done) * min(self.batch_size, self.n_train)
+                eta = remaining / rate
+            elif self._state in TERMINAL_STATES:
+                eta = 0.0
+            p = Progress(
+                state=self._state,
+                message=self._message,
+                diagnosis=self._diagnosis,
+                epochs_done=int(getattr(self.model, "epoch", 0) or 0),
+                run_epochs=self._run_epochs,
+                run_epochs_done=self._run_epochs_done,
+                batch=self._batch,
+                batches_per_epoch=self.batches_per_epoch,
+                samples_per_second=rate,
+                eta_seconds=eta,
+                elapsed_seconds=elapsed,
+            )
+        return _with_record(p, self.model)
+
+    @property
+    def error_traceback(self) -> str:
+        """The full traceback of the last worker error (for logs, not for users)."""
+        with self._lock:
+            return self._traceback
+
+    def curves(self, max_points: int = 300) -> Curves:
+        """Downsampled curves of the model's record, cheap enough to plot every second."""
+        return curves(self.model, max_points, self.batches_per_epoch)
+
+    def snapshot_model(self, timeout: float = 10.0) -> Any:
+        """A consistent copy of the model, taken between two batches.
+
+        While the worker trains, the copy is made by the worker itself at the end of a batch;
+        otherwise it is made directly under the lock (the worker cannot start changing weights
+        meanwhile). Copies are cached until the weights change, so polling is cheap. Treat the
+        result as read-only. Returns None if the worker did not reach a batch boundary in ``timeout``.
+        """
+        with self._lock:
+            if self._snap_cache is not None and self._snap_cache_key == self._key():
+                return self._snap_cache
+            if not self._busy:
+                return self._make_snapshot_locked()
+            req = self._snap_request
+            if req is None:
+                req = self._snap_request = _SnapshotRequest()
+        if req.done.wait(timeout):
+            return req.model
+        with self._lock:
+            return self._snap_cache
+
+    # ------------------------------------------------------------------ worker side
+    def _key(self) -> tuple:
+        return (self._version, len(getattr(self.model, "batch_history", {}).get("loss", []) or []))
+
+    def _make_snapshot_locked(self) -> Any:
+        snap = self.model.copy()
+        self._snap_cache = snap
+        self._snap_cache_key = self._key()
+        return snap
+
+    def _serve_snapshot_locked(self) -> None:
+        req = self._snap_request
+        if req is None:
+            return
+        self._snap_request = None
+        try:
+            req.model = self._make_snapshot_locked()
+        except Exception:
+            log.exception("snapshot failed")
+            req.model = self._snap_cache
+        req.done.set()
+
+    def _on_train_begin(self) -> None:
+        with self._lock:
+            if self._stop_requested:  # a Stop pressed before the engine started wins
+                self.model.stop_training = True
+
+    def _on_epoch_begin(self) -> None:
+        with self._lock:
+            self._batch = 0
+
+    def _on_batch_end(self, logs: dict) -> None:
+        with self._lock:
+            self._batch += 1
+            self._version += 1
+            size = logs.get("size")
+            self._run_samples += int(size) if size is not None else self.batch_size
+            self._serve_snapshot_locked()
+            if (
+                self.abandon_after is not None
+                and not self._stop_requested
+                and time.monotonic() - self._last_touch > self.abandon_after
+            ):
+                self._abandoned = True
+                self._stop_requested = True
+                self._pause_requested = False
+                self.model.stop_training = True
+            if self._stop_requested:
+                self.model.stop_training = True
+            must_wait = self._pause_requested and not self._stop_requested
+            if must_wait:
+                self._busy = False
+                self._serve_snapshot_locked()
+        if must_wait:
+            while not self._resume.wait(0.25):  # blocks here while paused; stop() also sets the event
+                pass
+            with self._lock:
+                self._busy = True
+
+    def _on_epoch_end(self) -> None:
+        with self._lock:
+            self._run_epochs_done += 1
+            self._batch = 0
+
+    def _worker(self, epochs: int) -> None:
+        model = self.model
+        outcome, message, diagnosis, tb = FINISHED, "", None, ""
+        try:
+            kwargs: dict[str, Any] = dict(
+                epochs=epochs, batch_size=self.batch_size, shuffle=self.shuffle, callbacks=[_Callback(self)], verbose=0
+            )
+            if self.val_x is not None and self.val_y is not None and len(self.val_x):
+                kwargs.update(val_x=self.val_x, val_y=self.val_y)
+            model.train(self.x, self.y, **kwargs)
+            diagnosis = model.diagnosis()
+            with self._lock:
+                outcome, message = self._ending()
+                if outcome == FINISHED and diagnosis:
+                    outcome, message = FAILED, f"Finished {self._run_epochs_done} epoch(s), but the network is not learning: {diagnosis}"
+        except DivergenceError as exc:
+            tb = traceback.format_exc()
+            outcome, message = DIVERGED, divergence_message(exc, model)
+        except Exception as exc:  # noqa: BLE001 - the worker must never die with an exception
+            tb = traceback.format_exc()
+            outcome, message = ERROR, error_message(exc)
+            log.error("training failed:\n%s", tb)
+        finally:
+            with self._lock:
+                self._state = outcome
+                self._message = message
+                self._diagnosis = diagnosis
+                self._traceback = tb
+                self._t_end = time.perf_counter()
+                if self._pause_started is not None:
+                    self._paused_total += self._t_end - self._pause_started
+                    self._pause_started = None
+                self._busy = False
+                self._version += 1
+                self._serve_snapshot_locked()
+                self._resume.set()
+
+    def _ending(self) -> tuple[str, str]:
+        """(state, message) of a train() call that returned normally."""
+        if self._abandoned:
+            return STOPPED, (
+                f"Stopped after {self.abandon_after / 60:.0f} minutes without anyone watching "
+                "(the browser tab was closed?); everything learned so far is kept."
+            )
+        if self._stop_requested:
+            return STOPPED, stop_message(self._run_epochs_done, self._run_epochs, self._batch, self.batches_per_epoch)
+        return FINISHED, f"Finished {self._run_epochs_done} epoch(s)."
+
+
+# ----------------------------------------------------------------------------------------------
+# Messages
+# ----------------------------------------------------------------------------------------------
+def stop_message(epochs_done: int, epochs: int, batch: int, batches_per_epoch: int) -> str:
+    """What a user reads after pressing Stop (epochs counted within the run, like the progress bar)."""
+    if batch:
+        return (
+            f"Stopped by you during epoch {epochs_done + 1} of {epochs}, after {batch:,} of "
+            f"{batches_per_epoch:,} batches; everything learned so far is kept."
+        )
+    if epochs_done:
+        return f"Stopped by you after epoch {epochs_done} of {epochs}; everything learned so far is kept."
+    return "Stopped by you before the first batch; the model is unchanged."
+
+
+def divergence_message(exc: DivergenceError, model: Any = None) -> str:
+    where = f" (epoch {exc.epoch}, batch {exc.batch})" if getattr(exc, "epoch", None) is not None else ""
+    lr = getattr(model, "lr", None)
+    hint = f" Try a lower learning rate, e.g. {lr / 10:g} instead of {lr:g}." if lr else " Try a lower learning rate."
+    return (
+        f"Training diverged{where}: the loss became NaN or infinite, so it was stopped. "
+        f"The weights were restored to their last finite values.{hint}"
+    )
+
+
+def error_message(exc: BaseException) -> str:
+    if isinstance(exc, MemoryError):
+        return "Training ran out of memory. Use fewer training samples or a smaller network."
+    return f"Training stopped because of an error: {str(exc).strip() or type(exc).__name__}"

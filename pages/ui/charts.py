@@ -1,0 +1,135 @@
+"""Figures: the Train page's loss/metric curves and confusion matrix, and a plotly chart component
+that updates in place."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from nncore.studio.history import Curves
+
+CURVES_HEIGHT = 320
+TRAIN_COLOR = "#4f46e5"
+VAL_COLOR = "#f97316"
+GRID_COLOR = "#e5e7eb"
+AXIS_COLOR = "#6b7280"
+
+
+def curve_figure(c: Curves, live: bool = False) -> dict:
+    """One plotly figure spec, loss (left) and the model's metric, e.g. accuracy (right): per-batch
+    points (faint, after training), their smoothed curve, and validation per epoch. While training
+    (``live``) it is kept lean, because it is redrawn every second: no raw per-batch trace."""
+    data: list[dict] = []
+    empty = c.empty
+    fraction = c.metric == "accuracy"
+    for col, key in ((1, "loss"), (2, "metric")):
+        axes = dict(xaxis="x" if col == 1 else "x2", yaxis="y" if col == 1 else "y2")
+        bx, by, bys = c.batch_x, getattr(c, f"batch_{key}"), getattr(c, f"batch_{key}_smooth")
+        name = "loss" if key == "loss" else c.metric
+        fmt = ".1%" if key == "metric" and fraction else ".4f"
+        first = col == 1
+        if len(bx):
+            if not live:
+                data.append(dict(type="scatter", x=bx, y=by, mode="lines", name="train, per batch",
+                                 line=dict(color=TRAIN_COLOR, width=1), opacity=0.25, hoverinfo="skip",
+                                 legendgroup="raw", showlegend=first, **axes))
+            data.append(dict(type="scatter", x=bx, y=bys, mode="lines", name="train, smoothed",
+                             line=dict(color=TRAIN_COLOR, width=2.5), legendgroup="smooth", showlegend=first,
+                             hovertemplate=f"epoch %{{x:.2f}}<br>{name} %{{y:{fmt}}}<extra>train</extra>", **axes))
+        vy = c.val_loss if key == "loss" else c.val_metric
+        if len(c.epoch_x) and np.isfinite(vy).any():
+            data.append(dict(type="scatter", x=c.epoch_x, y=vy, mode="lines+markers",
+                             name="validation, per epoch", line=dict(color=VAL_COLOR, width=2.5),
+                             marker=dict(size=8), customdata=c.epoch_number, legendgroup="val",
+                             showlegend=first,
+                             hovertemplate=f"after epoch %{{customdata}}<br>{name} %{{y:{fmt}}}"
+                             "<extra>validation</extra>", **axes))
+    xtitle = dict(text="epochs of training data seen")
+    axis_style = dict(gridcolor=GRID_COLOR, zeroline=False, showline=False, ticks="outside", ticklen=4,
+                      tickcolor="rgba(0,0,0,0)", automargin=True, title_font=dict(size=12, color=AXIS_COLOR),
+                      tickfont=dict(size=11, color=AXIS_COLOR))
+    layout = dict(
+        height=CURVES_HEIGHT,
+        font=dict(family="'Source Sans 3', 'Source Sans Pro', sans-serif", size=12, color="#1f2937"),
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        margin=dict(l=10, r=10, t=50, b=10),
+        showlegend=not empty and not live,  # the legend is explained in the caption while training
+        hovermode=False if live else "closest",
+        legend=dict(orientation="h", yanchor="bottom", y=1.08, xanchor="right", x=1),
+        xaxis=dict(domain=[0, 0.46], title=xtitle, rangemode="tozero", visible=not empty, **axis_style),
+        xaxis2=dict(domain=[0.54, 1], title=xtitle, rangemode="tozero", visible=not empty, anchor="y2",
+                    **axis_style),
+        yaxis=dict(title=dict(text="loss"), rangemode="tozero", visible=not empty, **axis_style),
+        yaxis2=dict(title=dict(text=c.metric), anchor="x2", visible=not empty, **axis_style,
+                    **(dict(range=[0, 1.01], tickformat=".0%") if fraction else {})),
+        annotations=[
+            dict(text="<b>Loss</b>", x=0, y=1.0, xref="paper", yref="paper", xanchor="left", yanchor="bottom",
+                 showarrow=False, font=dict(size=15)),
+            dict(text=f"<b>{c.metric.capitalize() if fraction else c.metric.upper()}</b>", x=0.54, y=1.0, xref="paper", yref="paper", xanchor="left",
+                 yanchor="bottom", showarrow=False, font=dict(size=15)),
+        ],
+        uirevision="curves",  # keep the user's zoom while the curves update
+    )
+    if empty:
+        layout["annotations"].append(dict(text="Press Start to train; the loss and accuracy curves appear here.",
+                                          showarrow=False, x=0.5, y=0.45, xref="paper", yref="paper",
+                                          font=dict(size=14, color=AXIS_COLOR)))
+    return {"data": data, "layout": layout}
+
+
+def confusion_figure(cm: np.ndarray, class_names: list[str]) -> go.Figure:
+    """Counts (classes, classes), row = true class, as an annotated heatmap."""
+    fig = go.Figure(go.Heatmap(
+        z=cm, x=class_names, y=class_names,
+        colorscale="Blues", text=cm, texttemplate="%{text}", textfont=dict(size=11),
+        hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>", showscale=False,
+    ))
+    fig.update_layout(height=430, margin=dict(l=10, r=10, t=10, b=10), template="plotly_white",
+                      xaxis=dict(title="predicted", side="bottom", constrain="domain", type="category"),
+                      yaxis=dict(title="true", autorange="reversed", scaleanchor="x", type="category"))
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# A plotly chart that updates in place (the Train page's curves, redrawn every second)
+# ----------------------------------------------------------------------------------------------
+def _plain(v: Any) -> Any:
+    """JSON-ready copy of a figure spec: arrays become lists, NaN/inf become None (gaps)."""
+    if isinstance(v, np.ndarray):
+        return [None if (isinstance(x, float) and not np.isfinite(x)) else x for x in v.tolist()]
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, (np.floating, np.integer)):
+        return v.item()
+    return v
+
+
+def _declare_plotly_live():
+    import plotly
+    import streamlit.components.v1 as components
+
+    chart = components.declare_component("plotly_live", path=str(Path(__file__).resolve().parent / "plotly_live"))
+    # plotly.js as shipped inside the plotly Python package, served by Streamlit (works offline)
+    library = components.declare_component("plotly_js", path=str(Path(plotly.__file__).parent / "package_data"))
+    return chart, f"../{library.name}/plotly.min.js"
+
+
+_PLOTLY_LIVE, _PLOTLY_JS_URL = _declare_plotly_live()
+
+
+def live_plotly_chart(spec: dict, key: str, height: int, static: bool = False, label: str = "") -> None:
+    """Show ``{"data": [...], "layout": {...}}`` with plotly.js and update it in place on reruns.
+
+    ``st.plotly_chart`` gives each new figure a new element id, so the browser rebuilds the chart
+    from scratch on every update (about 0.2 s of CPU on the machines we measure). This component
+    (``pages/ui/plotly_live/index.html``) keeps one chart and calls ``Plotly.react`` with each new
+    figure. ``static`` turns off hover and zoom (cheaper while the figure changes every second).
+    """
+    config = {"displaylogo": False, "staticPlot": bool(static)}
+    _PLOTLY_LIVE(figure=_plain(spec), config=config, height=int(height), label=label,
+                 plotly_src=_PLOTLY_JS_URL, key=key, default=None)

@@ -1,0 +1,497 @@
+"""The configuration sidebar: a dense network spec (``NN.get_config()`` format) plus training settings.
+
+The router (``app.py``) renders it once per run *before* the page, so its widgets keep their values
+across page switches; a page run on its own (AppTest) renders it itself via :func:`sidebar_config`.
+
+What the sidebar does to the session's model:
+
+* no model yet, or a model that has learned nothing: it follows the sidebar (rebuilt on change);
+* same architecture: optimizer, learning rate, momentum and loss apply to the model as it is (the
+  weights stay): the same optimizer is steered with ``set_hyperparameters`` (also while training,
+  from the next batch), another optimizer or loss re-compiles the model once no run is active;
+* another architecture: nothing changes until the user presses Build new model (confirmed in place
+  when the current model has learned something).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from nncore.studio import choices, spec
+from nncore.studio.spec import HiddenLayer, TrainSettings
+
+from . import data as ui_data
+from .format import model_text, status_line
+from .nav import misrouted
+from .notices import show_notices
+from .state import Studio, record_finished_run, studio
+
+DEFAULT_LAYERS = (HiddenLayer(128, "relu", 0.0), HiddenLayer(64, "relu", 0.0))
+DEFAULTS: dict[str, Any] = {
+    "cfg_n_samples": 10_000,
+    "cfg_val": 0.1,
+    "cfg_out_act": "softmax",
+    "cfg_loss": "cse",
+    "cfg_opt": "adam",
+    "cfg_batch": 128,
+    "cfg_epochs": 3,
+    "cfg_seed": 0,
+}
+STATUS_SECONDS = 2.0
+
+
+@dataclass
+class SidebarResult:
+    config: dict[str, Any]  # the spec the sidebar describes (NN.get_config() format)
+    settings: TrainSettings
+    net_problems: dict[str, str]
+    train_problems: dict[str, str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.net_problems and not self.train_problems
+
+    @property
+    def shape_text(self) -> str:
+        return spec.shape_text(self.config)
+
+
+# ----------------------------------------------------------------------------------------------
+# Widget state
+# ----------------------------------------------------------------------------------------------
+def init_widget_state() -> None:
+    """Default values for the sidebar widgets (set once; widgets then own them)."""
+    ss = st.session_state
+    for k, v in DEFAULTS.items():
+        if k not in ss:
+            ss[k] = v
+    if "cfg_lr" not in ss:
+        ss["cfg_lr"] = choices.optimizer(ss["cfg_opt"]).typical_lr
+    if "cfg_mr" not in ss:
+        ss["cfg_mr"] = choices.default_momentum()
+    if "layer_ids" not in ss:
+        _set_layers(DEFAULT_LAYERS)
+    for i in ss["layer_ids"]:  # keep layer widget values alive on runs that do not render them
+        for suffix, default in (("n", 64), ("act", "relu"), ("drop", 0.0)):
+            key = f"cfg_L{i}_{suffix}"
+            ss[key] = ss.get(key, default)
+
+
+def _set_layers(layers: tuple[HiddenLayer, ...]) -> None:
+    ss = st.session_state
+    for i in list(ss.get("layer_ids", [])):
+        _forget_layer(i)
+    start = ss.get("layer_next", 0)
+    ids = []
+    for k, h in enumerate(layers):
+        i = start + k
+        ids.append(i)
+        ss[f"cfg_L{i}_n"] = int(h.neurons)
+        ss[f"cfg_L{i}_act"] = h.activation
+        ss[f"cfg_L{i}_drop"] = float(h.dropout)
+    ss["layer_ids"] = ids
+    ss["layer_next"] = start + len(layers)
+
+
+def _forget_layer(i: int) -> None:
+    for suffix in ("n", "act", "drop"):
+        st.session_state.pop(f"cfg_L{i}_{suffix}", None)
+
+
+def _add_layer() -> None:
+    """Append a hidden layer like the last one (same width and activation), without dropout."""
+    ss = st.session_state
+    if len(ss["layer_ids"]) >= spec.MAX_HIDDEN:
+        return
+    i = ss["layer_next"]
+    ss["layer_next"] = i + 1
+    last = ss["layer_ids"][-1] if ss["layer_ids"] else None
+    ss[f"cfg_L{i}_n"] = int(ss.get(f"cfg_L{last}_n", 64)) if last is not None else 64
+    ss[f"cfg_L{i}_act"] = ss.get(f"cfg_L{last}_act", "relu") if last is not None else "relu"
+    ss[f"cfg_L{i}_drop"] = 0.0
+    ss["layer_ids"] = [*ss["layer_ids"], i]
+
+
+def _remove_layer(i: int) -> None:
+    ss = st.session_state
+    ss["layer_ids"] = [j for j in ss["layer_ids"] if j != i]
+    _forget_layer(i)
+
+
+def _optimizer_changed() -> None:
+    """Offer the new optimizer's typical learning rate (and its default momentum)."""
+    ss = st.session_state
+    ss["cfg_lr"] = choices.optimizer(ss["cfg_opt"]).typical_lr
+
+
+def show_config(config: dict[str, Any]) -> bool:
+    """Make the sidebar show ``config`` exactly (after loading, resetting or restoring a model).
+    Call from a callback. False when the sidebar cannot show that network (it then keeps its values)."""
+    try:
+        v = spec.read_dense(config)
+    except spec.SpecError:
+        return False
+    ss = st.session_state
+    _set_layers(v.hidden)
+    ss["cfg_out_act"] = v.output_activation
+    ss["cfg_loss"] = v.loss
+    ss["cfg_opt"] = v.optimizer
+    ss["cfg_lr"] = v.lr
+    if v.momentum is not None:
+        ss["cfg_mr"] = v.momentum
+    if v.seed is not None:
+        ss["cfg_seed"] = int(v.seed)
+    return True
+
+
+def read_sidebar() -> tuple[dict[str, Any], TrainSettings]:
+    """The spec and training settings the sidebar widgets currently hold."""
+    ss = st.session_state
+    ds = ui_data.dataset()
+    hidden = [HiddenLayer(int(ss[f"cfg_L{i}_n"]), str(ss[f"cfg_L{i}_act"]), float(ss[f"cfg_L{i}_drop"]))
+              for i in ss["layer_ids"]]
+    opt = choices.optimizer(ss["cfg_opt"])
+    config = spec.dense_config(
+        input_shape=ds.input_shape, transform=ds.transform, outputs=ds.n_outputs, hidden=hidden,
+        output_activation=ss["cfg_out_act"], loss=ss["cfg_loss"], optimizer=opt.name, lr=float(ss["cfg_lr"]),
+        momentum=float(ss["cfg_mr"]) if opt.uses_momentum_rate else None, seed=int(ss["cfg_seed"]),
+        metrics=["accuracy"] if ds.is_classification else None,
+    )
+    settings = TrainSettings(n_samples=int(ss["cfg_n_samples"]), val_fraction=float(ss["cfg_val"]),
+                             batch_size=int(ss["cfg_batch"]), epochs=int(ss["cfg_epochs"]))
+    return config, settings
+
+
+# ----------------------------------------------------------------------------------------------
+# What the sidebar does to the model
+# ----------------------------------------------------------------------------------------------
+def summary_of(config: dict[str, Any]):
+    """Summary DataFrame and parameter count of ``config`` (cached per session and spec)."""
+    import json
+
+    key = json.dumps(config, sort_keys=True)
+    cache = st.session_state.setdefault("_summary_cache", {})
+    if key not in cache:
+        model = spec.build(config)
+        if len(cache) > 16:
+            cache.clear()
+        cache[key] = (model.summary(), int(model.total_parameters))
+    df, total = cache[key]
+    return df.copy(), total
+
+
+def architecture_differs(s: Studio, config: dict[str, Any]) -> bool:
+    return s.model is not None and not spec.same_architecture(config, s.model.get_config())
+
+
+def follow_sidebar(s: Studio, config: dict[str, Any], problems: dict[str, str]) -> None:
+    """Keep the session's model in line with the sidebar (see the module docstring)."""
+    if problems:
+        return
+    if s.model is None or (not s.has_learned and not s.training_active and (
+            architecture_differs(s, config) or s.model.seed != config["seed"])):
+        try:
+            s.set_model(spec.build(config), f"built from the sidebar ({spec.shape_text(config)})")
+        except Exception as exc:
+            s.model = None
+            s.notify("error", f"The model could not be built: {exc}", "sidebar")
+        return
+
+
+def apply_training_settings(s: Studio, config: dict[str, Any]) -> str | None:
+    """Optimizer, learning rate, momentum and loss of ``config`` → the session's model, weights kept.
+    Returns a sentence when a change has to wait for the run to end."""
+    m = s.model
+    if m is None or not m.compiled:
+        return None
+    name, lr, momentum = spec.optimizer_settings(config)
+    loss = config["compile"]["loss"]
+    cur_name, cur_lr, cur_momentum = spec.optimizer_settings(m.get_config())
+    if (name, loss) != (cur_name, m.loss.name):
+        if s.training_active:
+            return f"The change to {name} / {choices.loss_label(loss)} applies when this run ends."
+        try:
+            m.compile_model(lr=lr, opt=name, loss=loss, mr=momentum, metrics=m.metrics)
+        except ValueError as exc:
+            s.notify("error", f"The model could not use these settings: {exc}", "sidebar")
+        return None
+    changes: dict[str, float] = {}
+    if lr != cur_lr:
+        changes["lr"] = lr
+    if momentum is not None and momentum != cur_momentum and "momentum" in m.optimizer.steerable:
+        changes["momentum"] = momentum
+    if changes:
+        m.set_hyperparameters(**changes)  # at once, or from the next batch while it trains
+    return None
+
+
+def _confirm_build() -> None:
+    studio().confirm = "build"
+
+
+def _cancel_confirm() -> None:
+    studio().confirm = None
+
+
+def _do_build() -> None:
+    s = studio()
+    config, _ = read_sidebar()
+    if s.training_active:
+        s.notify("warning", "Stop training before building a new model.", "sidebar")
+        return
+    problems = spec.validate(config)
+    if problems:
+        s.notify("error", "The model was not built: " + " ".join(problems.values()), "sidebar")
+        return
+    try:
+        model = spec.build(config)
+    except Exception as exc:  # engine refusal, e.g. too many parameters
+        s.notify("error", f"The model could not be built: {exc}", "sidebar")
+        return
+    s.set_model(model, f"built from the sidebar ({spec.shape_text(config)})")
+    s.notify("success", f"Built a new model {spec.shape_text(config)} with fresh weights.", "sidebar")
+
+
+def keeps_in_runs(s: Studio) -> bool:
+    """True when the current model is (or continues) a row on the Runs page."""
+    return s.model is not None and (s.runs.find_live(s.model) is not None or s.runs.origin_of(s.model) is not None)
+
+
+# ----------------------------------------------------------------------------------------------
+# Rendering
+# ----------------------------------------------------------------------------------------------
+def _status(s: Studio) -> None:
+    """The session's training status, current on every page (it also tells the run someone watches)."""
+    if s.run is None:
+        return
+    active = s.run.active
+
+    @st.fragment(run_every=STATUS_SECONDS if active else None)
+    def _line() -> None:
+        run = s.run
+        if run is None:
+            return
+        run.touch()
+        p = run.progress()
+        line = status_line(p)
+        if line:
+            st.caption(line)
+        if active and not p.active:  # the run just ended: one full rerun stops the polling everywhere
+            st.rerun()
+
+    _line()
+
+
+def render_sidebar() -> SidebarResult:
+    """Render the configuration sidebar; returns the spec, the settings and their problems."""
+    init_widget_state()
+    s = studio()
+    ds = ui_data.dataset()
+    locked = s.training_active
+    with st.sidebar:
+        st.markdown("### :material/neurology: NN Studio")
+        _status(s)
+
+        _data_section(ds)
+        config, settings, net_problems = _network_section(s, ds, locked)
+        _optimizer_section(s, config, net_problems)
+        train_problems = _training_section(ds, settings)
+        _summary(config, net_problems)
+        show_notices("sidebar")
+    return SidebarResult(config, settings, net_problems, train_problems)
+
+
+def _data_section(ds: Any) -> None:
+    """Which data to train on and how much of it."""
+    ss = st.session_state
+    st.markdown("**Data**")
+    sizes = choices.sample_sizes(ds.n_samples)
+    if ss["cfg_n_samples"] not in sizes:
+        sizes = sorted({*sizes, int(ss["cfg_n_samples"])})
+    st.select_slider(
+        "Training samples", options=sizes, key="cfg_n_samples", format_func=lambda v: f"{v:,}",
+        help=f"How many of the {ds.n_samples:,} training samples to use, drawn with equal shares of each "
+        "class (stratified). More samples learn better but each epoch takes longer.",
+    )
+    st.slider(
+        "Validation split", min_value=0.0, max_value=0.5, step=0.05, key="cfg_val", format="%.2f",
+        help="Share of the samples held out to measure accuracy on samples the network does not "
+        "train on (the validation curve). 0 disables validation.",
+    )
+
+
+
+def _network_section(s: Studio, ds: Any, locked: bool) -> tuple[dict[str, Any], TrainSettings, dict[str, str]]:
+    """The layers (hidden layers, output, loss), the Build button and its confirmation."""
+    ss = st.session_state
+    n_in = math.prod(ds.input_shape)
+    st.markdown("**Hidden layers**", help=f"{n_in:,} inputs → the hidden layers below → {ds.n_outputs} outputs, "
+                "one per class. Each row is one fully connected (Dense) layer.")
+    ids = list(ss["layer_ids"])
+    if not ids:
+        st.caption("No hidden layers: a linear classifier on the raw inputs.")
+    hidden_acts = choices.hidden_activations()
+    for k, i in enumerate(ids):
+        first = k == 0
+        vis = "visible" if first else "collapsed"
+        c1, c2, c3, c4 = st.columns([1.0, 1.25, 1.05, 0.4], vertical_alignment="bottom", gap="small")
+        c1.number_input(
+            "Neurons" if first else f"Dense {k + 1} neurons", min_value=1, max_value=spec.MAX_NEURONS, step=16,
+            key=f"cfg_L{i}_n", label_visibility=vis,
+            help="Neurons in each hidden layer (one row per layer, Dense 1 at the top). More neurons can "
+            "learn more but train slower.",
+        )
+        c2.selectbox(
+            "Activation" if first else f"Dense {k + 1} activation", hidden_acts, key=f"cfg_L{i}_act",
+            label_visibility=vis,
+            help="The non-linearity applied after each layer. "
+            + " ".join(choices.HIDDEN_ACTIVATION_HELP[a] for a in hidden_acts),
+        )
+        c3.selectbox(
+            "Dropout" if first else f"Dense {k + 1} dropout",
+            choices.with_value(choices.DROPOUT_PRESETS, float(ss[f"cfg_L{i}_drop"])),
+            key=f"cfg_L{i}_drop", format_func=lambda v: f"{v:g}", label_visibility=vis,
+            help="During training, randomly switch off this share of the layer's outputs; "
+            "this reduces overfitting. 0 adds no dropout layer.",
+        )
+        c4.button("", icon=":material/close:", key=f"rm_L{i}", on_click=_remove_layer, args=(i,),
+                  help=f"Remove hidden layer Dense {k + 1}")
+    st.button(
+        "Add hidden layer", icon=":material/add:", on_click=_add_layer, disabled=len(ids) >= spec.MAX_HIDDEN,
+        help=f"Append a hidden layer like the last one (at most {spec.MAX_HIDDEN}).",
+    )
+    out_acts = choices.output_activations()
+    c1, c2 = st.columns(2)
+    c1.selectbox(
+        "Output activation", out_acts, key="cfg_out_act",
+        help=f"Activation of the {ds.n_outputs} output neurons (the Output layer). "
+        + " ".join(choices.OUTPUT_ACTIVATION_HELP[a] for a in out_acts),
+    )
+    c2.selectbox(
+        "Loss", choices.loss_names(), key="cfg_loss", format_func=choices.loss_label,
+        help="What training minimises. " + " ".join(choices.LOSS_HELP[n] for n in choices.loss_names()),
+    )
+    config, settings = read_sidebar()
+    net_problems = spec.validate(config)
+    if "loss" in net_problems:
+        st.error(net_problems["loss"], icon=":material/error:")
+    for k in range(len(ids)):
+        if f"hidden{k}" in net_problems:
+            st.error(net_problems[f"hidden{k}"])
+    follow_sidebar(s, config, net_problems)
+    record_finished_run(s)  # an ended run is on the Runs page before anything replaces its model
+    _build_section(s, config, net_problems, locked)
+
+    return config, settings, net_problems
+
+
+def _optimizer_section(s: Studio, config: dict[str, Any], net_problems: dict[str, str]) -> None:
+    """Optimizer, learning rate and momentum: they steer the current model without rebuilding it."""
+    ss = st.session_state
+    st.markdown("**Optimizer**", help="Optimizer, learning rate and momentum apply to the current model "
+                "as it is (its weights stay), even while it trains.")
+    opt = choices.optimizer(ss["cfg_opt"])
+    c1, c2 = st.columns(2)
+    c1.selectbox(
+        "Optimizer", choices.optimizer_names(), key="cfg_opt", on_change=_optimizer_changed,
+        help="How the weights are updated from the gradients. "
+        + " ".join(f"{n}: {choices.optimizer(n).help}" for n in choices.optimizer_names()),
+    )
+    c2.selectbox(
+        "Learning rate", choices.learning_rates(float(ss["cfg_lr"])), key="cfg_lr", format_func=lambda v: f"{v:g}",
+        help="Step size of each weight update. Too high and the loss jumps around or becomes "
+        f"NaN (divergence); too low and learning is slow. Typical for {opt.name}: {opt.typical_lr:g}.",
+    )
+    st.caption(opt.help)
+    if "lr" in net_problems:
+        st.error(net_problems["lr"])
+    if opt.uses_momentum_rate:
+        st.slider(
+            "Momentum rate", min_value=0.0, max_value=0.99, step=0.01, key="cfg_mr",
+            help=f"Share of the previous update added to the next one ({opt.name} only). "
+            "0 = plain SGD; 0.9 is common.",
+        )
+        if "momentum" in net_problems:
+            st.error(net_problems["momentum"])
+    waiting = apply_training_settings(s, config) if not architecture_differs(s, config) and not net_problems else None
+    if waiting:
+        st.caption(f":orange[●] {waiting}")
+
+
+
+def _training_section(ds: Any, settings: TrainSettings) -> dict[str, str]:
+    """Batch size, epochs and seed; returns the problems of the training settings."""
+    ss = st.session_state
+    st.markdown("**Training**")
+    c1, c2, c3 = st.columns(3)
+    c1.selectbox(
+        "Batch size", choices.with_value(choices.BATCH_PRESETS, int(ss["cfg_batch"])), key="cfg_batch",
+        help="Samples per weight update. Small batches update more often but each update is "
+        "noisier and slower per sample.",
+    )
+    c2.number_input(
+        "Epochs", min_value=1, max_value=100, step=1, key="cfg_epochs",
+        help="Passes over the training set when you press Start. Training again continues "
+        "from where it stopped.",
+    )
+    c3.number_input(
+        "Seed", min_value=0, max_value=2**31 - 1, step=1, key="cfg_seed",
+        help="Random seed for the initial weights, the data subset and shuffling: the same "
+        "seed and settings train the same network.",
+    )
+    train_problems = spec.validate_training(settings, ds.n_samples)
+    if "batch_size" in train_problems:
+        st.error(train_problems["batch_size"], icon=":material/error:")
+    return train_problems
+
+
+def _build_section(s: Studio, config: dict[str, Any], net_problems: dict, locked: bool) -> None:
+    """Build new model (and its confirmation, in the same place) when the architecture differs."""
+    if net_problems or s.model is None or not architecture_differs(s, config):
+        return
+    if s.has_learned:
+        st.info(f"These layers differ from your current model ({model_text(s.model)}). It keeps training "
+                "as it is until you build a new one.", icon=":material/info:")
+    if s.confirm == "build" and s.has_learned:
+        kept = ("It stays on the Runs page, where you can make it active again." if keeps_in_runs(s)
+                else "It is not on the Runs page: download it on the Train page first if you want to keep it.")
+        st.warning(f"A new model with fresh weights replaces your current model ({model_text(s.model)}). {kept}")
+        c1, c2 = st.columns(2)
+        c1.button("Build it", type="primary", on_click=_do_build, key="build_confirm",
+                  help="Replace the current model with a freshly initialised one.")
+        c2.button("Cancel", on_click=_cancel_confirm, key="build_cancel", help="Keep the current model.")
+        return
+    st.button(
+        "Build new model", icon=":material/construction:", type="primary", width="stretch", disabled=locked,
+        on_click=_confirm_build if s.has_learned else _do_build, key="build_new",
+        help="Create a new network with these layers and fresh random weights." + (" Stop training first." if locked else ""),
+    )
+
+
+def _summary(config: dict[str, Any], net_problems: dict) -> None:
+    st.divider()
+    if net_problems:
+        st.caption("Fix the settings marked in red to see the network summary.")
+        return
+    try:
+        df, total = summary_of(config)
+    except Exception as exc:
+        st.error(f"This network cannot be built: {exc}")
+        return
+    st.markdown(f"**{spec.shape_text(config)}** · {total:,} parameters",
+                help="Input size and layer sizes up to the output, and the number of trainable weights and biases.")
+    compact = df[[c for c in ("Layer", "Output shape", "Activation", "Parameters") if c in df.columns]]
+    st.table(compact, hide_index=True, border="horizontal")
+
+
+def sidebar_config() -> SidebarResult:
+    """The sidebar of this run: rendered by the router already, or now (page run on its own)."""
+    res = st.session_state.get("_router_sidebar")
+    if isinstance(res, SidebarResult):
+        return res
+    if misrouted():
+        st.rerun()
+    return render_sidebar()
