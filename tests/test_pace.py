@@ -241,3 +241,41 @@ def test_early_stopping_ends_the_run_with_its_sentence():
     assert "Stopped early after epoch 3" in p.message and "weights of epoch 1" in p.message
     assert p.restored_epoch == 1
     assert all(np.array_equal(a, b) for a, b in zip(m.get_weights(), stop.best_weights))
+
+
+# ------------------------------------------------------------------ marks on the curves
+def test_curves_mark_hyperparameter_changes_and_the_best_epoch():
+    from nncore.callbacks import Callback
+    from nncore.studio import history as H
+
+    class Steer(Callback):  # the changes a user makes mid-run, made at known steps
+        def on_batch_end(self, batch, logs=None):
+            step = len(self.model.batch_history["step"])
+            if step == 3:
+                self.model.set_hyperparameters(lr=0.01)
+            if step == 6:
+                self.model.set_hyperparameters(l2=0.001, momentum=0.5)
+
+    m = NN(seed=0)
+    m.add(FFL(4, 8, activation="relu"))
+    m.add(FFL(neurons=3, activation="softmax"))
+    m.compile_model(lr=0.05, opt="sgd", loss="cse", mr=0.9)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(64, 4)).astype(np.float32), rng.integers(0, 3, 64)
+    m.train(x, y, epochs=3, batch_size=16, val_x=x[:16], val_y=y[:16], callbacks=[Steer()], verbose=0)
+    assert m.batch_history["lr"][2:4] == [0.05, 0.01] and m.batch_history["l2"][5:7] == [0.0, 0.001]
+    c = H.curves(m, batches_per_epoch=4, smoothing=0.0)
+    kinds = [(mk.kind, mk.step) for mk in c.marks if mk.kind != "best"]
+    assert kinds == [("lr", 3.0), ("momentum", 6.0), ("l2", 6.0)]
+    lr = c.marks[0]
+    assert lr.label == "lr 0.05 → 0.01" and lr.x == pytest.approx(0.75)
+    best = [mk for mk in c.marks if mk.kind == "best"]
+    assert len(best) == 1
+    i = int(np.nanargmin(c.val_loss))
+    assert best[0].step == c.epoch_step[i] == 4.0 * (i + 1) and f"epoch {i + 1}" in best[0].label
+    assert list(c.batch_step) == list(range(1, 13))
+    # smoothing 0 draws the raw points; the default smooths
+    assert np.array_equal(c.batch_loss, c.batch_loss_smooth)
+    assert not np.array_equal(H.curves(m, batches_per_epoch=4).batch_loss_smooth, c.batch_loss)
+    with pytest.raises(ValueError, match="smoothing"):
+        H.curves(m, smoothing=1.0)

@@ -459,9 +459,12 @@ class TrainingRun:
         with self._lock:
             return self._traceback
 
-    def curves(self, max_points: int = 300) -> Curves:
-        """Downsampled curves of the model's record, cheap enough to plot every second."""
-        return curves(self.model, max_points, self.batches_per_epoch)
+    def curves(self, max_points: int = 300, smoothing: float | None = None) -> Curves:
+        """Downsampled curves of the model's record, cheap enough to plot every second, with the
+        marks of hyper-parameter changes and of the best epoch (see :func:`history.curves`)."""
+        with self._lock:
+            restored = self._restored_epoch_locked()
+        return curves(self.model, max_points, self.batches_per_epoch, smoothing=smoothing, restored_epoch=restored)
 
     def snapshot_model(self, timeout: float = 10.0) -> Any:
         """A consistent copy of the model, taken between two batches.
