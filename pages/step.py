@@ -343,6 +343,10 @@ def tiny_lab() -> None:
 
 
 def main() -> None:
+    from pages.ui.nav import misrouted
+
+    if misrouted():  # a deep link served before the router ran: let the router handle it
+        st.rerun()
     _init_state()
     st.title("One step, every number", anchor=False)
     st.markdown(

@@ -261,6 +261,8 @@ def live_panel(s: Studio, sb: SidebarResult) -> None:
                      icon=":material/error:")
         elif p.state == R.FAILED:
             st.warning(p.message, icon=":material/warning:")
+        elif p.state == R.FINISHED and p.early_stopping:
+            st.info(p.message, icon=":material/flag:")
         elif p.state == R.STOPPED:
             st.info(p.message, icon=":material/stop_circle:")
             if p.diagnosis:

@@ -79,6 +79,8 @@ class Progress:
     pace: float | None = None  # batches per second, None = as fast as possible
     #: the epoch whose weights early stopping restored at the end of the last run (else None)
     restored_epoch: int | None = None
+    #: the last run had early stopping (its ending ``message`` says what it did)
+    early_stopping: bool = False
 
     @property
     def active(self) -> bool:
@@ -450,6 +452,7 @@ class TrainingRun:
                 elapsed_seconds=elapsed,
                 pace=self._pace,
                 restored_epoch=self._restored_epoch_locked(),
+                early_stopping=self._early_stopping() is not None,
             )
         return _with_record(p, self.model)
 

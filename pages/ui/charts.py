@@ -62,7 +62,7 @@ def curve_figure(c: Curves, live: bool = False, x_axis: str = "epochs", log_y: b
                              showlegend=first,
                              hovertemplate=f"after epoch %{{customdata}}<br>{name} %{{y:{fmt}}}"
                              "<extra>validation</extra>", **axes))
-    xtitle = dict(text="steps (batches trained)" if steps else "epochs of training data seen")
+    xtitle = dict(text="steps (batches)" if steps else "epochs")
     axis_style = dict(gridcolor=GRID_COLOR, zeroline=False, showline=False, ticks="outside", ticklen=4,
                       tickcolor="rgba(0,0,0,0)", automargin=True, title_font=dict(size=12, color=AXIS_COLOR),
                       tickfont=dict(size=11, color=AXIS_COLOR))

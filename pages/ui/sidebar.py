@@ -449,8 +449,10 @@ STEER_DEFAULTS: dict[str, Any] = {"cfg_l2": 0.0, "cfg_schedule": "none", "cfg_pa
 
 
 def _init_steer_state() -> None:
+    ss = st.session_state
     for k, v in STEER_DEFAULTS.items():
-        st.session_state.setdefault(k, v)
+        if k not in ss:
+            ss[k] = v
 
 
 def _rate_now(s: Studio, config: dict[str, Any]) -> None:
