@@ -154,8 +154,8 @@ def _pause_resume() -> None:
         return
     if s.run.state == R.PAUSED:
         s.run.resume()
-    else:
-        s.run.pause()
+    elif s.run.pause():
+        s.run.wait_parked(STEP_WAIT_SECONDS)  # the page then shows the batch the run paused after
 
 
 def _stop() -> None:
