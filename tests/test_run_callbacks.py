@@ -90,3 +90,10 @@ def test_l2_is_in_every_dense_layer_of_the_spec_reads_back_and_is_not_architectu
     assert spec.l2_of(mixed.get_config()) is None
     with pytest.raises(spec.SpecError, match="one l2 value for all dense layers"):
         spec.read_dense(mixed.get_config())
+
+
+def test_l2_menu_labels_are_short_and_exact():
+    from nncore.studio.choices import L2_PRESETS, l2_label
+
+    assert [l2_label(v) for v in L2_PRESETS] == ["off", "1e-5", "1e-4", "3e-4", "0.001", "0.003", "0.01", "0.03"]
+    assert l2_label(2.5e-4) == "2.5e-4"

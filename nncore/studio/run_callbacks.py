@@ -24,12 +24,11 @@ class ScheduleChoice:
 #: the schedule menu: name → label and one sentence
 SCHEDULES: dict[str, ScheduleChoice] = {
     "none": ScheduleChoice("none", "none: the rate stays as you set it."),
-    "step": ScheduleChoice("step: halve every 2 epochs", "step: halve the rate every 2 epochs."),
-    "exponential": ScheduleChoice("exponential: ×0.8 per epoch", "exponential: multiply the rate by 0.8 every epoch."),
-    "cosine": ScheduleChoice("cosine: down to 1 % over the run",
-                             "cosine: lower the rate along half a cosine to 1 % of it by the run's last epoch."),
-    "plateau": ScheduleChoice("on plateau: halve after 2 flat epochs",
-                              "on plateau: halve the rate when the validation loss has not improved for 2 epochs."),
+    "step": ScheduleChoice("step decay", "step decay: halve the rate every 2 epochs."),
+    "exponential": ScheduleChoice("exponential", "exponential: multiply the rate by 0.8 every epoch."),
+    "cosine": ScheduleChoice("cosine", "cosine: lower the rate along half a cosine to 1 % of it by the run's last epoch."),
+    "plateau": ScheduleChoice("on plateau", "on plateau: halve the rate when the validation loss (else the training "
+                              "loss) has not improved for 2 epochs."),
 }
 STEP_EVERY, STEP_DROP = 2, 0.5
 EXPONENTIAL_RATE = 0.8

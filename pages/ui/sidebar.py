@@ -423,7 +423,7 @@ def _optimizer_section(s: Studio, config: dict[str, Any], net_problems: dict[str
     )
     c3.selectbox(
         "L2", choices.with_value(choices.L2_PRESETS, float(ss["cfg_l2"])), key="cfg_l2",
-        format_func=lambda v: "off" if v == 0 else f"{v:g}",
+        format_func=choices.l2_label,
         help="Weight decay on every dense layer: the loss gains l2·ΣW² over the weights (not the biases), "
         "which pulls the weights towards 0 and reduces overfitting. The curves show the total loss.",
     )
