@@ -279,3 +279,19 @@ def test_curves_mark_hyperparameter_changes_and_the_best_epoch():
     assert not np.array_equal(H.curves(m, batches_per_epoch=4).batch_loss_smooth, c.batch_loss)
     with pytest.raises(ValueError, match="smoothing"):
         H.curves(m, smoothing=1.0)
+
+
+def test_the_restored_epoch_is_the_marked_best_even_when_an_earlier_run_was_better():
+    from nncore.studio import history as H
+
+    m, x, y = _real_model()
+    m.train(x, y, epochs=3, batch_size=16, val_x=x[:16], val_y=y[:16], verbose=0)
+    m.history["val_loss"][0] = 0.0  # an earlier run's epoch 1 beats anything to come
+    stop = EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True)
+    run = R.TrainingRun(m, x, y, val_x=x[:16], val_y=y[:16], batch_size=16)
+    run.start(2, callbacks=[stop])
+    assert run.join(WAIT)
+    assert stop.best_epoch in (4, 5) and run.progress().restored_epoch == stop.best_epoch
+    best = [mk for mk in run.curves().marks if mk.kind == "best"]
+    assert [mk.label for mk in best] == [f"best val loss · epoch {stop.best_epoch} · restored"]
+    assert [mk.label for mk in H.curves(m).marks if mk.kind == "best"] == ["best val loss · epoch 1"]

@@ -137,11 +137,16 @@ def change_marks(values: list, x: np.ndarray, steps: np.ndarray, kind: str, name
 
 def best_epoch_mark(monitor: np.ndarray, epoch_numbers: np.ndarray, epoch_x: np.ndarray, epoch_step: np.ndarray,
                     what: str, restored_epoch: int | None = None) -> Mark | None:
-    """The epoch with the lowest ``monitor`` (e.g. validation loss), when two or more are recorded."""
+    """The epoch with the lowest ``monitor`` (e.g. validation loss), when two or more are recorded;
+    the ``restored_epoch`` when given (early stopping's best of its run, whose weights the model has)."""
     finite = np.isfinite(monitor)
-    if finite.sum() < 2:
+    restored = np.flatnonzero(epoch_numbers == restored_epoch) if restored_epoch is not None else []
+    if len(restored):
+        i = int(restored[-1])
+    elif finite.sum() < 2:
         return None
-    i = int(np.nanargmin(np.where(finite, monitor, np.nan)))
+    else:
+        i = int(np.nanargmin(np.where(finite, monitor, np.nan)))
     number = int(epoch_numbers[i])
     restored = " · restored" if restored_epoch == number else ""
     return Mark(float(epoch_x[i]), float(epoch_step[i]), "best", f"best {what} · epoch {number}{restored}")
