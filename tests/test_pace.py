@@ -295,3 +295,14 @@ def test_the_restored_epoch_is_the_marked_best_even_when_an_earlier_run_was_bett
     best = [mk for mk in run.curves().marks if mk.kind == "best"]
     assert [mk.label for mk in best] == [f"best val loss · epoch {stop.best_epoch} · restored"]
     assert [mk.label for mk in H.curves(m).marks if mk.kind == "best"] == ["best val loss · epoch 1"]
+
+
+def test_an_overslept_wait_is_made_up_but_a_slow_batch_is_not_caught_up():
+    clock = FakeClock()
+    x, y = data(64)
+    run = R.TrainingRun(FakeModel(), x, y, pace=4, clock=clock)
+    run._interval_start = 100.0
+    assert run._next_release_locked(100.3) == pytest.approx(100.25)  # 0.05 s late: stays on the grid
+    assert run._next_release_locked(100.7) == pytest.approx(100.7)  # over an interval late: from now
+    run._interval_start = 100.25
+    assert run.pace_delay(100.3) == pytest.approx(0.2)  # the next batch waits less to keep the rate

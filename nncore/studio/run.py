@@ -399,9 +399,19 @@ class TrainingRun:
 
     def pace_delay(self, now: float | None = None) -> float:
         """Seconds the worker still waits before the next batch at the current pace (0 without a
-        pace): batches are released ``1 / pace`` seconds apart; a slow batch is not caught up."""
+        pace): batches are released ``1 / pace`` seconds apart; a wait that overslept is made up,
+        a batch slower than the interval is not caught up."""
         with self._lock:
             return self._pace_delay_locked(self._clock() if now is None else now)
+
+    def _next_release_locked(self, now: float) -> float:
+        """When the batch released now counts as released: on the pace's grid when the worker is at
+        most one interval late (a wait that overslept is made up), else now (a slow batch or a
+        pause is not caught up)."""
+        if self._pace is None or self._interval_start is None:
+            return now
+        due = self._interval_start + 1.0 / self._pace
+        return due if now - due <= 1.0 / self._pace else now
 
     def _pace_delay_locked(self, now: float) -> float:
         if self._pace is None or self._interval_start is None:
@@ -558,9 +568,10 @@ class TrainingRun:
                 if self._stop_requested or self._pause_requested:
                     return
                 last = self._last_batch_of_run_locked()  # nothing follows it to hold back
-                delay = 0.0 if last else self._pace_delay_locked(self._clock())
+                now = self._clock()
+                delay = 0.0 if last else self._pace_delay_locked(now)
                 if delay <= 0:
-                    self._interval_start = self._clock()
+                    self._interval_start = self._next_release_locked(now)
                     self._busy = True
                     return
                 self._wake.clear()
