@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import numpy as np
 import streamlit as st
@@ -12,6 +13,7 @@ from nncore.studio import run as R
 from nncore.studio import spec
 from pages.ui import charts, format as F
 from pages.ui import data as ui_data
+from pages.ui import data_picker, training
 from pages.ui.notices import has_notices, show_notices
 from pages.ui.sidebar import SidebarResult, read_sidebar, show_config, sidebar_config
 from pages.ui.state import Studio, studio
@@ -19,7 +21,6 @@ from pages.ui.state import Studio, studio
 log = logging.getLogger("nnstudio.train")
 
 POLL_SECONDS = 1.0
-ABANDON_SECONDS = 600.0  # a run nobody has polled for 10 minutes (tab closed) stops itself
 MAX_CURVE_POINTS = 400
 MAX_LIVE_POINTS = 120
 # The live panel is redrawn every second. Streamlit fades elements that are being recomputed and
@@ -36,66 +37,9 @@ STILL_CSS = """<style>
 # ----------------------------------------------------------------------------------------------
 # Actions (button callbacks: run before the page renders, so the page shows their result)
 # ----------------------------------------------------------------------------------------------
-def _prepare_run(s: Studio, settings: spec.TrainSettings, seed: int) -> bool:
-    """Make sure the session's run trains the current model on the current data settings."""
-    key = (settings.n_samples, settings.val_fraction, seed, settings.batch_size)
-    if s.run is not None and s.run.model is s.model and s.run_key == key:
-        return True
-    try:
-        split = ui_data.training_split(ui_data.DATASET, settings.n_samples, settings.val_fraction, seed)
-        s.run = R.TrainingRun(
-            s.model, split.x, split.y,
-            val_x=split.x_val if split.n_val else None, val_y=split.y_val if split.n_val else None,
-            batch_size=settings.batch_size, abandon_after=ABANDON_SECONDS,
-        )
-        s.run_key = key
-        return True
-    except Exception as exc:
-        log.exception("could not prepare training data")
-        s.notify("error", f"Training could not start: {exc}")
-        return False
-
-
-def _start(epochs: int | None = None) -> None:
-    s = studio()
-    config, settings = read_sidebar()
-    if s.model is None:
-        s.notify("error", "There is no model to train yet. Fix the sidebar settings and build one.")
-        return
-    problems = {**spec.validate(config), **spec.validate_training(settings, ui_data.dataset().n_samples)}
-    if problems:
-        s.notify("error", "Training did not start: " + " ".join(problems.values()))
-        return
-    if not s.model.compiled:
-        s.notify("error", "This model has no training settings (optimizer and loss), so it can only "
-                          "predict. Build a new model in the sidebar to train one.")
-        return
-    if s.training_active:
-        return
-    if not _prepare_run(s, settings, int(st.session_state.get("cfg_seed", 0))):
-        return
-    try:
-        s.run.start(int(epochs or settings.epochs))
-        st.session_state["_train_seen_active"] = True
-    except Exception as exc:
-        s.notify("error", f"Training could not start: {exc}")
-
-
-def _pause_resume() -> None:
-    s = studio()
-    if s.run is None:
-        return
-    if s.run.state == R.PAUSED:
-        s.run.resume()
-    else:
-        s.run.pause()
-
-
-def _stop() -> None:
-    s = studio()
-    if s.run is not None:
-        s.run.stop()
-        s.run.join(timeout=5)
+_start = training.start
+_pause_resume = training.pause_resume
+_stop = training.stop
 
 
 def _ask_reset() -> None:
@@ -204,11 +148,18 @@ def live_panel(s: Studio, sb: SidebarResult) -> None:
                   help="Completed passes over the training set, over all runs of this model.")
         m2.metric("Train loss (batch)", F.fmt_number(p.last_loss),
                   help="Loss of the most recent training batch.")
-        m3.metric("Train accuracy (batch)", "–" if p.last_accuracy is None else f"{p.last_accuracy:.1%}",
-                  help="Share of the most recent training batch classified correctly.")
-        va = last.get("val_accuracy")
-        m4.metric("Validation accuracy", "–" if va is None or not np.isfinite(va) else f"{va:.1%}",
-                  help="Accuracy on the held-out validation samples after the last full epoch.")
+        if "r2" in (getattr(s.model, "metrics", None) or []):  # a regression: R² instead of accuracy
+            m3.metric("Train R² (epoch)", F.fmt_number(last.get("r2"), ".3f"),
+                      help="R² of the predictions on the training samples over the last epoch: 1 is perfect, "
+                      "0 is no better than always predicting the mean.")
+            m4.metric("Validation R²", F.fmt_number(last.get("val_r2"), ".3f"),
+                      help="R² on the held-out validation samples after the last full epoch.")
+        else:
+            m3.metric("Train accuracy (batch)", "–" if p.last_accuracy is None else f"{p.last_accuracy:.1%}",
+                      help="Share of the most recent training batch classified correctly.")
+            va = last.get("val_accuracy")
+            m4.metric("Validation accuracy", "–" if va is None or not np.isfinite(va) else f"{va:.1%}",
+                      help="Accuracy on the held-out validation samples after the last full epoch.")
 
         # while the curves move they are drawn lean and static; paused or done, hover and zoom work
         streaming = p.state in (R.RUNNING, R.STOPPING)
@@ -263,9 +214,18 @@ def controls(s: Studio, sb: SidebarResult) -> None:
 def results(s: Studio) -> None:
     if s.model is None or s.training_active or not s.has_learned:
         return
-    ds = ui_data.dataset()
+    choice = data_picker.current()
+    ds = choice.dataset
     st.subheader("Results on the test set", divider="gray",
-                 help=f"{ds.n_test:,} samples the network never saw during training.")
+                 help=f"{ds.n_test:,} samples of {choice.label} the network never saw during training.")
+    why = D.mismatch(s.model, ds)
+    if why:
+        st.info(f"Your current model does not fit the current data ({choice.label}): {why}. Build a new model in "
+                "the sidebar, or switch back to the data it was made for.", icon=":material/swap_horiz:")
+        return
+    if ds.x_test is None:
+        st.info(f"{choice.label} has no test set.", icon=":material/info:")
+        return
     try:
         ev = ui_data.evaluation(s)
     except Exception as exc:
@@ -275,9 +235,17 @@ def results(s: Studio) -> None:
     if ev is None:
         return
     c1, c2, c3 = st.columns([1, 1, 2])
-    c1.metric("Test accuracy", "–" if ev.accuracy is None else f"{ev.accuracy:.2%}",
-              help="Share of the test samples classified correctly.")
-    c2.metric("Test loss", F.fmt_number(ev.loss), help="The training loss measured on the test samples.")
+    if ev.is_regression:
+        c1.metric("Test R²", F.fmt_number(ev.r2, ".3f"),
+                  help="Coefficient of determination on the test samples: 1 is perfect, 0 is no better than "
+                  "always predicting the mean.")
+        c2.metric("Test MAE", F.fmt_number(ev.mae, ".4g"),
+                  help=f"Mean absolute error: how far a prediction of {ds.target_name!r} is from the true value, "
+                  "on average.")
+    else:
+        c1.metric("Test accuracy", "–" if ev.accuracy is None else f"{ev.accuracy:.2%}",
+                  help="Share of the test samples classified correctly.")
+        c2.metric("Test loss", F.fmt_number(ev.loss), help="The training loss measured on the test samples.")
     with c3:
         name = f"nn_studio_{spec.shape_text(s.model.get_config())}_{s.epochs_trained}ep.json"
         model = s.model
@@ -294,15 +262,29 @@ def results(s: Studio) -> None:
             csv = pd.DataFrame(H.read_record(h)).to_csv(index=False)
             st.download_button("Download history (.csv)", data=csv, file_name="training_history.csv",
                                mime="text/csv", icon=":material/table_view:", on_click="ignore",
-                               key="download_history", help="The model's record per epoch (loss, accuracy, "
+                               key="download_history", help="The model's record per epoch (loss, metrics, "
                                "validation, seconds, learning rate) as a CSV table.")
 
+    if ev.is_regression:
+        st.markdown(f"**Predicted against true {ds.target_name!r}**",
+                    help="One dot per test sample. On the dashed diagonal the prediction equals the true value; "
+                    "dots above it are predicted too high, below it too low.")
+        st.plotly_chart(charts.regression_figure(ev.true, ev.predicted, ds.target_name), key="regression_scatter",
+                        config={"displaylogo": False})
+        st.caption(f"Test loss (mean squared error) {F.fmt_number(ev.loss)} on {ev.n:,} test samples.")
+        return
     left, right = st.columns([1, 1.2])
     with left:
         st.markdown("**Confusion matrix**", help="Rows: the true class. Columns: what the network predicted. "
                     "The diagonal holds the correct answers; bright off-diagonal cells are common mistakes.")
         st.plotly_chart(charts.confusion_figure(ev.confusion, list(ds.class_names)), key="confusion",
                         config={"displaylogo": False})
+    if not ds.is_image:  # the gallery of mistakes shows pictures: for other data, a table per class
+        with right:
+            st.markdown(f"**Per class** ({ev.n_wrong:,} of {ev.n:,} test samples are wrong)",
+                        help="For each true class: its test samples and the share the network got right.")
+            st.dataframe(per_class_table(ev, ds.class_names), hide_index=True, key="per_class")
+        return
     with right:
         mis = ev.mistakes
         st.markdown(f"**Most confident mistakes** ({ev.n_wrong:,} of {ev.n:,} test samples are wrong)",
@@ -310,12 +292,24 @@ def results(s: Studio) -> None:
                     "true label → prediction (confidence).")
         if len(mis["index"]) == 0:
             st.success("No mistakes on the test set.")
-        elif ds.is_image:
+        else:
             names = ds.class_names
             cols = st.columns(6)
             for k, (i, t, p, c) in enumerate(zip(mis["index"], mis["true"], mis["pred"], mis["confidence"])):
                 cols[k % 6].image(F.image_png(D.image_of(ds.x_test[i], ds), 3),
                                   caption=f"{names[t]} → {names[p]} ({c:.0%})", width="stretch")
+
+
+def per_class_table(ev, class_names) -> "Any":
+    """Test samples and share classified correctly per true class, as a DataFrame."""
+    import pandas as pd
+
+    from nncore.metrics import per_class_accuracy
+
+    counts = ev.confusion.sum(axis=1)
+    share = per_class_accuracy(ev.confusion)
+    return pd.DataFrame({"class": list(class_names), "test samples": counts.astype(int),
+                         "correct": [f"{v:.1%}" if n else "–" for v, n in zip(share, counts)]})
 
 
 def upload_section(s: Studio) -> None:
@@ -334,6 +328,9 @@ def main() -> None:
     s = studio()
     st.title("Train", anchor=False)
     st.html(STILL_CSS)
+    choice = data_picker.current()
+    st.caption(f"Data: **{choice.label}** ({'images' if choice.dataset.is_image else choice.dataset.kind}; "
+               "choose it in the sidebar).")
     if s.model is not None and s.has_learned and not sb.net_problems and not spec.same_architecture(
             sb.config, s.model.get_config()):
         st.info("The sidebar describes a different network than the current model. Start continues "

@@ -20,6 +20,9 @@ from . import choices
 #: most neurons one sidebar layer may have (the engine's parameter limit applies on top)
 MAX_NEURONS = 4096
 MAX_HIDDEN = 6
+#: metrics that mark a config as a regression (numeric target); losses that fit one
+REGRESSION_METRICS = ("r2", "mae")
+REGRESSION_LOSSES = ("mse",)
 
 
 class SpecError(ValueError):
@@ -205,6 +208,21 @@ def same_architecture(a: dict[str, Any] | None, b: dict[str, Any] | None) -> boo
     return a is not None and b is not None and architecture(a) == architecture(b)
 
 
+def same_input(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
+    """True when two configs read their raw input the same way: equal ``input_transform`` (e.g. the
+    same Playground features, the same CSV standardisation), None on both sides included."""
+    if a is None or b is None:
+        return False
+    return json.dumps(_plain(a.get("input_transform")), sort_keys=True) == json.dumps(
+        _plain(b.get("input_transform")), sort_keys=True)
+
+
+def is_regression(config: dict[str, Any]) -> bool:
+    """True when a config is set up for a numeric target: its metrics are regression metrics (R², MAE)."""
+    metrics = (config.get("compile") or {}).get("metrics") or []
+    return bool(metrics) and all(m in REGRESSION_METRICS for m in metrics)
+
+
 def input_size(config: dict[str, Any]) -> int | None:
     layers = config.get("layers") or []
     shape = (layers[0].get("config") or {}).get("input_shape") if layers else None
@@ -283,6 +301,11 @@ def validate(config: dict[str, Any]) -> dict[str, str]:
             losses.get(loss).check(activations.get(out.get("activation")), int(out["neurons"]))
         except ValueError as exc:  # the engine's rule, said in the sidebar's words
             problems["loss"] = f"{choices.loss_label(loss).capitalize()} loss does not fit this output layer. {exc}"
+        if "loss" not in problems and is_regression(config) and loss not in REGRESSION_LOSSES:
+            problems["loss"] = (
+                f"{choices.loss_label(loss).capitalize()} loss needs class labels, but this data has a numeric "
+                f"target (a regression): use {choices.loss_label('mse')} with a linear output."
+            )
     return problems
 
 
