@@ -66,7 +66,7 @@ class Preset:
 PRESETS = {
     "image": Preset((HiddenLayer(128, "relu"), HiddenLayer(64, "relu")), 128, 3, None, 10_000),
     "points": Preset(tuple(HiddenLayer(n, P.DEFAULT_ACTIVATION) for n in P.DEFAULT_HIDDEN), P.DEFAULT_BATCH_SIZE,
-                     50, P.DEFAULT_LR, None),
+                     100, P.DEFAULT_LR, None),
     "table": Preset((HiddenLayer(16, "relu"), HiddenLayer(16, "relu")), 16, 50, 0.01, None),
 }
 #: output activation and loss that fit each task
@@ -258,11 +258,12 @@ def _on_upload() -> None:
     if f is None:
         return
     data = f.getvalue()
-    if len(data) > datasets.MAX_CSV_BYTES:
+    if len(data) > datasets.MAX_CSV_BYTES:  # refused with nncore's sentence; the bytes are not kept
         up = CSVUpload(f.name, None)
-        up.error = CSVError(
-            f"The file is {len(data) / 1e6:.1f} MB, over the limit of {datasets.MAX_CSV_BYTES / 1e6:.1f} MB; use a "
-            "smaller file (or a sample of its rows).", reason="too_large")
+        try:
+            datasets.from_csv(data, max_bytes=datasets.MAX_CSV_BYTES)
+        except CSVError as exc:
+            up.error = exc
         st.session_state[CSV_KEY] = up
         return
     _store(CSVUpload(f.name, data))
