@@ -328,7 +328,7 @@ def main() -> None:
         return
     ds = choice.dataset
     st.caption(f"**{choice.label}**: {ds.n_samples:,} training points (the sidebar's validation split of them "
-               f"is held out) and {ds.n_test:,} test points · model: {F.model_text(s.model)}")
+               f"is held out) and {ds.n_test:,} test points (dark outline).")
     why = D.mismatch(s.model, ds) if s.model is not None else "there is no model yet"
     _controls(s, can_train=s.model is not None and sb.ok and not why, epochs=sb.settings.epochs)
     show_notices()

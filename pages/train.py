@@ -179,9 +179,11 @@ def controls(s: Studio, sb: SidebarResult) -> None:
     run = s.run
     state = run.state if run is not None else R.IDLE
     active = state in R.ACTIVE_STATES
-    can_train = s.model is not None and sb.ok and not active
+    fits = s.model is not None and D.mismatch(s.model, ui_data.dataset()) is None
+    can_train = fits and sb.ok and not active
     epochs = sb.settings.epochs
-    why = " Fix the settings marked in red in the sidebar first." if not sb.ok else ""
+    why = (" Fix the settings marked in red in the sidebar first." if not sb.ok else
+           " The current model does not fit the current data: build a new model in the sidebar." if not fits else "")
     c1, c2, c3, c4, c5 = st.columns(5)
     c1.button("Start", icon=":material/play_arrow:", type="primary", disabled=not can_train, width="stretch",
               on_click=_start, key="btn_start",

@@ -124,8 +124,7 @@ def test_a_learned_model_needs_build_for_other_sizes_and_start_refuses_meanwhile
     assert s.model is learned  # kept until the user builds
     assert "does not fit this data" in sidebar_text(at)
     assert "does not fit the current data" in main_text(at)  # the results say why they are not shown
-    at.button(key="btn_start").click().run()
-    assert "Training did not start" in main_text(at) and s.model is learned
+    assert at.button(key="btn_start").disabled and "does not fit" in at.button(key="btn_start").help
     at.button(key="build_new").click().run()
     at.button(key="build_confirm").click().run()
     assert s.model is not learned and s.model.output_size == 1 and s.model.loss.name == "mse"
@@ -235,7 +234,9 @@ def test_missing_values_offer_to_drop_those_rows():
     assert err.reason == "missing" and err.lines == (4, 9)
     at = page()
     upload(at, "holes.csv", data)
-    assert any(str(err) in e.value for e in at.sidebar.error)
+    shown = str(err).replace("or pass drop_missing=True to drop", "or press the button below to drop")
+    assert "line 4" in shown and "line 9" in shown
+    assert any(shown in e.value for e in at.sidebar.error)
     drop = at.button(key="csv_drop")
     assert drop.label == "Drop those 2 rows and read again"
     drop.click().run()

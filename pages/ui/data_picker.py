@@ -339,9 +339,9 @@ def _playground_settings(locked: bool) -> None:
                     help="Chooses the points (the network's weights have their own seed below).", disabled=locked)
     st.markdown("**Input features**", help="What the network's first layer reads of each point (x₁, x₂): the "
                 "Playground's feature columns. sin x₁ and sin x₂ help with the spiral; x₁² and x₂² with the circle.")
-    cols = st.columns(4, gap="small")
-    for i, f in enumerate(FEATURES):
-        cols[i % 4].checkbox(FEATURE_LABELS[f], key=f"cfg_feat_{FEATURE_KEYS[f]}", disabled=locked)
+    row = st.container(horizontal=True, gap="small", key="cfg_features")  # wraps in reading order
+    for f in FEATURES:
+        row.checkbox(FEATURE_LABELS[f], key=f"cfg_feat_{FEATURE_KEYS[f]}", disabled=locked, width=72)
 
 
 def _csv_panel(locked: bool) -> None:
@@ -352,23 +352,23 @@ def _csv_panel(locked: bool) -> None:
         "MB). The target column (the last one unless you pick another) may hold class names or numbers. "
         "The table stays in your browser session only.",
     )
-    st.caption("Or try an example:")
-    row = st.container(horizontal=True, gap="small")
-    for name, label in EXAMPLES.items():
-        row.button(label, key=f"csv_example_{Path(name).stem}", on_click=load_example, args=(name,), disabled=locked,
-                   help=f"Load data/examples/{name} as if you had uploaded it.")
     up = ss.get(CSV_KEY)
-    if not isinstance(up, CSVUpload):
-        st.info("Upload a table to train on it.", icon=":material/upload_file:")
-        return
-    err = up.error
-    if err is not None:
-        st.error(f"**{up.name}** cannot be used: {err}", icon=":material/error:")
+    err = up.error if isinstance(up, CSVUpload) else None
+    if err is not None:  # the refusal right under the uploader
+        st.error(f"**{up.name}** cannot be used: {refusal_text(err)}", icon=":material/error:")
         if err.reason == "missing" and err.lines:
             n = len(err.lines)
             st.button(f"Drop {'that row' if n == 1 else f'those {n} rows'} and read again", key="csv_drop",
                       icon=":material/delete_sweep:", on_click=_drop_missing, disabled=locked,
                       help="Read the file again without the rows that have a missing value.")
+    st.caption("Or try an example:")
+    row = st.container(horizontal=True, gap="small")
+    for name, label in EXAMPLES.items():
+        row.button(label, key=f"csv_example_{Path(name).stem}", on_click=load_example, args=(name,), disabled=locked,
+                   help=f"Load data/examples/{name} as if you had uploaded it.")
+    if not isinstance(up, CSVUpload):
+        st.info("Upload a table to train on it.", icon=":material/upload_file:")
+        return
     if up.header and (err is None or err.reason in _TARGET_FIXABLE):
         options = up.header
         if ss.get("csv_target") not in options:
@@ -403,6 +403,19 @@ def _csv_panel(locked: bool) -> None:
                     help="The target holds numbers with many distinct values, so the network predicts a number "
                     "(a linear output trained with mean squared error; scored with R² and mean absolute error).")
         st.caption(f"{task.n_samples:,} training rows, {task.n_test:,} held out as the test set.")
+
+
+def refusal_text(err: CSVError) -> str:
+    """nncore's sentence for a refused table, its advice for programmers said for the page's button."""
+    return str(err).replace("or pass drop_missing=True to drop", "or press the button below to drop")
+
+
+def sample_sizes(available: int) -> list[int]:
+    """Training-set sizes to offer: the studio's presets, or for a small dataset a few shares of it."""
+    sizes = choices.sample_sizes(available)
+    if len(sizes) >= 3:
+        return sizes
+    return sorted({max(10, int(round(available * f))) for f in (0.2, 0.4, 0.6, 0.8)} | {int(available)})
 
 
 def _summary(choice: DataChoice) -> None:

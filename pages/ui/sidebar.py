@@ -316,7 +316,7 @@ def _data_section(ds: Any) -> None:
     data_picker.init_state()
     st.markdown("**Data**")
     ds = data_picker.render(studio()).dataset
-    sizes = choices.sample_sizes(ds.n_samples)
+    sizes = data_picker.sample_sizes(ds.n_samples)
     if ss["cfg_n_samples"] not in sizes:
         sizes = sorted({*sizes, int(ss["cfg_n_samples"])})
     st.select_slider(
