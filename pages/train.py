@@ -331,8 +331,12 @@ def main() -> None:
     st.title("Train", anchor=False)
     st.html(STILL_CSS)
     choice = data_picker.current()
+    paced = ""
+    if choice.family == "points":
+        speed = st.session_state.get(training.SPEED_KEY, training.DEFAULT_SPEED)
+        paced = f" Runs on 2-D points go at the Playground page's speed: {speed}."
     st.caption(f"Data: **{choice.label}** ({'images' if choice.dataset.is_image else choice.dataset.kind}; "
-               "choose it in the sidebar).")
+               f"choose it in the sidebar).{paced}")
     if s.model is not None and s.has_learned and not sb.net_problems and not spec.same_architecture(
             sb.config, s.model.get_config()):
         st.info("The sidebar describes a different network than the current model. Start continues "

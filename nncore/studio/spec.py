@@ -213,8 +213,17 @@ def same_input(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
     same Playground features, the same CSV standardisation), None on both sides included."""
     if a is None or b is None:
         return False
-    return json.dumps(_plain(a.get("input_transform")), sort_keys=True) == json.dumps(
-        _plain(b.get("input_transform")), sort_keys=True)
+    return _reading(a.get("input_transform")) == _reading(b.get("input_transform"))
+
+
+def _reading(transform: dict[str, Any] | None) -> str:
+    """A transform config as a key, reshapes left out (where a model puts its input values does not
+    change what they are: a file saved with FFL(784) first reads images as a Flatten model does)."""
+    steps = [transform] if transform else []
+    if transform and transform.get("type") == "Chain":
+        steps = list((transform.get("config") or {}).get("transforms") or [])
+    steps = [s for s in steps if s.get("type") != "Reshape"]
+    return json.dumps(_plain(steps), sort_keys=True)
 
 
 def is_regression(config: dict[str, Any]) -> bool:
@@ -304,7 +313,7 @@ def validate(config: dict[str, Any]) -> dict[str, str]:
         if "loss" not in problems and is_regression(config) and loss not in REGRESSION_LOSSES:
             problems["loss"] = (
                 f"{choices.loss_label(loss).capitalize()} loss needs class labels, but this data has a numeric "
-                f"target (a regression): use {choices.loss_label('mse')} with a linear output."
+                "target (a regression): use mean squared error (mse) with a linear output."
             )
     return problems
 
