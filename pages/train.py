@@ -337,7 +337,10 @@ def main() -> None:
         paced = f" Runs on 2-D points go at the Playground page's speed: {speed}."
     st.caption(f"Data: **{choice.label}** ({'images' if choice.dataset.is_image else choice.dataset.kind}; "
                f"choose it in the sidebar).{paced}")
-    if s.model is not None and s.has_learned and not sb.net_problems and not spec.same_architecture(
+    if s.model is not None and D.mismatch(s.model, choice.dataset):
+        st.warning(f"Your current model does not fit {choice.label}: {D.mismatch(s.model, choice.dataset)}. Press "
+                   "**Build new model** in the sidebar to train on this data.", icon=":material/swap_horiz:")
+    elif s.model is not None and s.has_learned and not sb.net_problems and not spec.same_architecture(
             sb.config, s.model.get_config()):
         st.info("The sidebar describes a different network than the current model. Start continues "
                 "training the current model; press **Build new model** in the sidebar to use the new layers.",
