@@ -199,6 +199,8 @@ def set_select(page, key: str, option: str, timeout: float = 120_000) -> None:
     box.wait_for(timeout=timeout)
     if box.input_value() == option:
         return
+    # centre it first: a menu opened at the bottom edge of the (scrolling) sidebar shows no options
+    box.evaluate("e => e.scrollIntoView({block: 'center'})")
     page.locator(f".st-key-{key} button[aria-haspopup='listbox']").first.click()
     page.get_by_role("option", name=option, exact=True).first.click(timeout=timeout)
     page.wait_for_function(

@@ -24,6 +24,7 @@ from nncore.studio import choices, spec
 from nncore.studio.spec import HiddenLayer, TrainSettings
 
 from . import data as ui_data
+from . import data_picker
 from .format import model_text, status_line
 from .nav import misrouted
 from .notices import show_notices
@@ -159,7 +160,8 @@ def read_sidebar() -> tuple[dict[str, Any], TrainSettings]:
         input_shape=ds.input_shape, transform=ds.transform, outputs=ds.n_outputs, hidden=hidden,
         output_activation=ss["cfg_out_act"], loss=ss["cfg_loss"], optimizer=opt.name, lr=float(ss["cfg_lr"]),
         momentum=float(ss["cfg_mr"]) if opt.uses_momentum_rate else None, seed=int(ss["cfg_seed"]),
-        metrics=["accuracy"] if ds.is_classification else None, l2=float(ss.get("cfg_l2", STEER_DEFAULTS["cfg_l2"])),
+        metrics=["accuracy"] if ds.is_classification else list(spec.REGRESSION_METRICS),
+        l2=float(ss.get("cfg_l2", STEER_DEFAULTS["cfg_l2"])),
     )
     settings = TrainSettings(n_samples=int(ss["cfg_n_samples"]), val_fraction=float(ss["cfg_val"]),
                              batch_size=int(ss["cfg_batch"]), epochs=int(ss["cfg_epochs"]),
@@ -188,7 +190,12 @@ def summary_of(config: dict[str, Any]):
 
 
 def architecture_differs(s: Studio, config: dict[str, Any]) -> bool:
-    return s.model is not None and not spec.same_architecture(config, s.model.get_config())
+    """True when ``config`` is another network than the session's model, or reads its input
+    another way (other Playground features, another table's standardisation)."""
+    if s.model is None:
+        return False
+    current = s.model.get_config()
+    return not spec.same_architecture(config, current) or not spec.same_input(config, current)
 
 
 def follow_sidebar(s: Studio, config: dict[str, Any], problems: dict[str, str]) -> None:
@@ -319,10 +326,12 @@ def render_sidebar() -> SidebarResult:
 
 
 def _data_section(ds: Any) -> None:
-    """Which data to train on and how much of it."""
+    """Which data to train on (MNIST, a Playground set, a CSV table: :mod:`.data_picker`) and how much of it."""
     ss = st.session_state
+    data_picker.init_state()
     st.markdown("**Data**")
-    sizes = choices.sample_sizes(ds.n_samples)
+    ds = data_picker.render(studio()).dataset
+    sizes = data_picker.sample_sizes(ds.n_samples)
     if ss["cfg_n_samples"] not in sizes:
         sizes = sorted({*sizes, int(ss["cfg_n_samples"])})
     st.select_slider(
