@@ -13,6 +13,13 @@ After a divergence the engine rolls its batch record back, so the curves show ex
 
 A stop wins whenever it comes, even before the first batch. A run that ends with every epoch done
 but a model that does not learn (``model.diagnosis()``) ends as FAILED with that sentence.
+
+Admission (``slots``, a :class:`nncore.studio.resources.TrainingSlots`, e.g. the process-wide
+``process_slots()``): :meth:`TrainingRun.start` asks for a slot for ``owner`` (one training per owner);
+while none is free the run is QUEUED (:attr:`Progress.queued_ahead` runs before it) and its worker
+waits before the first batch. A paused run holds no slot (it computes nothing); Resume asks again
+and may queue. Pause and Stop work while queued (Pause leaves the queue, Resume joins it again at
+the end). The slot is given back whatever ends the run. Without ``slots`` every run starts at once.
 """
 from __future__ import annotations
 
@@ -36,6 +43,7 @@ log = logging.getLogger(__name__)
 # States
 # ----------------------------------------------------------------------------------------------
 IDLE = "idle"  # never trained by this run
+QUEUED = "queued"  # started, waiting for a free training slot (admission control)
 RUNNING = "running"
 PAUSED = "paused"
 STOPPING = "stopping"  # stop requested, waiting for the current batch to finish
@@ -45,7 +53,7 @@ FAILED = "failed"  # all requested epochs done, but the model does not learn (se
 DIVERGED = "diverged"  # loss became NaN/inf; the engine restored the last finite weights
 ERROR = "error"  # any other exception in the worker
 
-ACTIVE_STATES = frozenset({RUNNING, PAUSED, STOPPING})
+ACTIVE_STATES = frozenset({QUEUED, RUNNING, PAUSED, STOPPING})
 TERMINAL_STATES = frozenset({STOPPED, FINISHED, FAILED, DIVERGED, ERROR})
 
 
@@ -69,6 +77,8 @@ class Progress:
     last_loss: float | None = None  # of the latest batch in the model's record
     last_accuracy: float | None = None
     last_epoch: dict[str, Any] = field(default_factory=dict)  # the latest row of model.history
+    #: while QUEUED: trainings waiting before this one for a slot (0: next), else None
+    queued_ahead: int | None = None
 
     @property
     def active(self) -> bool:
@@ -159,6 +169,8 @@ class TrainingRun:
     labels (class ids (n,) or targets (n, k)), e.g. read-only arrays shared by every session.
     ``val_x``, ``val_y``: optional validation data, evaluated by the engine after every epoch.
     ``abandon_after``: stop a run nobody has looked at (:meth:`touch`) for this many seconds.
+    ``slots``: admission control (``TrainingSlots``), None for none; ``owner``: whose run this is for
+    the slots' one-training-per-owner rule (e.g. a browser session id; may be changed between runs).
     """
 
     def __init__(
@@ -172,6 +184,8 @@ class TrainingRun:
         batch_size: int = 128,
         shuffle: bool = True,
         abandon_after: float | None = None,
+        slots: Any | None = None,
+        owner: Any | None = None,
     ) -> None:
         if len(x) != len(y):
             raise ValueError(f"x has {len(x)} samples but y has {len(y)}.")
@@ -189,6 +203,10 @@ class TrainingRun:
         self.abandon_after = abandon_after
         self._last_touch = time.monotonic()
         self._abandoned = False
+        self.slots = slots
+        self.owner = owner if owner is not None else f"run-{id(self)}"
+        self._ticket: Any = None  # the SlotTicket of the current run (None without slots)
+        self._stop_reason: str | None = None
 
         self._lock = threading.RLock()
         self._resume = threading.Event()
@@ -234,6 +252,7 @@ class TrainingRun:
         with self._lock:
             if self._state in ACTIVE_STATES or (self._thread is not None and self._thread.is_alive()):
                 raise RuntimeError("Training is already in progress.")
+            self._request_slot_locked()  # may raise SlotBusyError; nothing has changed yet
             self._state = RUNNING
             self._message = ""
             self._diagnosis = None
@@ -252,6 +271,8 @@ class TrainingRun:
             self._t_end = None
             self._paused_total = 0.0
             self._pause_started = None
+            self._stop_reason = None
+            self._enter_queue_locked()
             self._version += 1
             self._thread = threading.Thread(target=self._worker, args=(epochs,), name="nncore-training", daemon=True)
             self._thread.start()
@@ -259,6 +280,12 @@ class TrainingRun:
     def pause(self) -> bool:
         """Pause after the current batch. Returns False if there is nothing to pause."""
         with self._lock:
+            if self._state == QUEUED:  # leave the queue; Resume joins it again
+                self._ticket.cancel()
+                self._pause_requested = True
+                self._resume.clear()
+                self._state = PAUSED
+                return True
             if self._state != RUNNING:
                 return False
             self._pause_requested = True
@@ -277,14 +304,21 @@ class TrainingRun:
                 self._paused_total += time.perf_counter() - self._pause_started
                 self._pause_started = None
             self._state = RUNNING
+            if self._ticket is not None and not self._ticket.granted:  # the pause gave the slot back
+                self._request_slot_locked()
+                self._enter_queue_locked()
             self._resume.set()
             return True
 
-    def stop(self) -> bool:
-        """Stop after the current batch (or before the first one), keeping everything learned so far."""
+    def stop(self, reason: str | None = None) -> bool:
+        """Stop after the current batch (or before the first one, or in the queue), keeping everything
+        learned so far. ``reason``: the run's closing message instead of "Stopped by you…"."""
         with self._lock:
-            if self._state not in (RUNNING, PAUSED):
+            if self._state not in (QUEUED, RUNNING, PAUSED):
                 return False
+            if self._ticket is not None:
+                self._ticket.cancel()  # leaves the queue (does nothing to a granted slot)
+            self._stop_reason = reason
             self._stop_requested = True
             # the engine clears stop_training when train() begins; _on_train_begin sets it again
             self.model.stop_training = True
@@ -338,6 +372,7 @@ class TrainingRun:
                 samples_per_second=rate,
                 eta_seconds=eta,
                 elapsed_seconds=elapsed,
+                queued_ahead=self._ticket.ahead if self._state == QUEUED and self._ticket is not None else None,
             )
         return _with_record(p, self.model)
 
@@ -425,9 +460,11 @@ class TrainingRun:
             if must_wait:
                 self._busy = False
                 self._serve_snapshot_locked()
+                self._release_slot_locked()  # a paused run computes nothing: it holds no slot
         if must_wait:
             while not self._resume.wait(0.25):  # blocks here while paused; stop() also sets the event
                 pass
+            self._wait_for_slot()  # resume() asked for a slot again; a stop meanwhile ends the run
             with self._lock:
                 self._busy = True
 
@@ -445,8 +482,9 @@ class TrainingRun:
             )
             if self.val_x is not None and self.val_y is not None and len(self.val_x):
                 kwargs.update(val_x=self.val_x, val_y=self.val_y)
-            model.train(self.x, self.y, **kwargs)
-            diagnosis = model.diagnosis()
+            if self._wait_for_slot():  # False: stopped while queued, nothing trained
+                model.train(self.x, self.y, **kwargs)
+                diagnosis = model.diagnosis()
             with self._lock:
                 outcome, message = self._ending()
                 if outcome == FINISHED and diagnosis:
@@ -469,9 +507,52 @@ class TrainingRun:
                     self._paused_total += self._t_end - self._pause_started
                     self._pause_started = None
                 self._busy = False
+                self._release_slot_locked()
                 self._version += 1
                 self._serve_snapshot_locked()
                 self._resume.set()
+
+    # ------------------------------------------------------------------ training slot
+    def _request_slot_locked(self) -> None:
+        """Ask ``slots`` for a slot for ``owner`` (granted at once when one is free, else queued)."""
+        if self.slots is not None:
+            self._ticket = self.slots.request(self.owner)
+
+    def _enter_queue_locked(self) -> None:
+        """QUEUED when the ticket waits; the wait counts as paused time (samples/s, ETA)."""
+        if self._ticket is not None and self._ticket.queued:
+            self._state = QUEUED
+            if self._pause_started is None:
+                self._pause_started = time.perf_counter()
+
+    def _release_slot_locked(self) -> None:
+        if self._ticket is not None:
+            self._ticket.release()
+
+    def _wait_for_slot(self) -> bool:
+        """Worker: block until the run holds a slot (True) or is stopped (False). Paused while
+        queued, it waits for Resume (which asks for a slot again) or Stop."""
+        while True:
+            with self._lock:
+                if self._stop_requested:
+                    return False
+                ticket = self._ticket
+                if ticket is None or ticket.granted:
+                    if self._state == QUEUED:
+                        self._state = RUNNING
+                        if self._pause_started is not None:
+                            self._paused_total += time.perf_counter() - self._pause_started
+                            self._pause_started = None
+                    return True
+                paused = self._pause_requested
+                if not paused and not ticket.queued:  # gave its slot back without a pause: ask again
+                    self._request_slot_locked()
+                    self._enter_queue_locked()
+                    continue
+            if paused:
+                self._resume.wait()  # resume() and stop() set it
+            else:
+                ticket.wait()  # granted, or cancelled by pause()/stop()
 
     def _ending(self) -> tuple[str, str]:
         """(state, message) of a train() call that returned normally."""
@@ -480,6 +561,8 @@ class TrainingRun:
                 f"Stopped after {self.abandon_after / 60:.0f} minutes without anyone watching "
                 "(the browser tab was closed?); everything learned so far is kept."
             )
+        if self._stop_requested and self._stop_reason:
+            return STOPPED, self._stop_reason
         if self._stop_requested:
             return STOPPED, stop_message(self._run_epochs_done, self._run_epochs, self._batch, self.batches_per_epoch)
         return FINISHED, f"Finished {self._run_epochs_done} epoch(s)."
