@@ -6,6 +6,7 @@ import streamlit as st
 from nncore.studio import spec
 from pages.ui import data as ui_data
 from pages.ui.format import model_text
+from pages.ui import sessions
 from pages.ui.nav import page_link
 from pages.ui.sidebar import sidebar_config
 from pages.ui.state import studio
@@ -43,6 +44,7 @@ with left:
         page_link("pages/draw.py", label="Draw a digit", icon=":material/draw:",
                     help="Let the network read your handwriting.")
     st.caption(f"Your current model: {model_text(s.model)}.")
+    st.caption(sessions.server_status_text())
 
 with right:
     st.subheader("Tips", anchor=False)

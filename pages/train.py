@@ -11,6 +11,7 @@ from nncore.studio import history as H
 from nncore.studio import run as R
 from nncore.studio import spec
 from pages.ui import charts, format as F
+from pages.ui import sessions
 from pages.ui import data as ui_data
 from pages.ui.notices import has_notices, show_notices
 from pages.ui.sidebar import SidebarResult, read_sidebar, show_config, sidebar_config
@@ -46,7 +47,7 @@ def _prepare_run(s: Studio, settings: spec.TrainSettings, seed: int) -> bool:
         s.run = R.TrainingRun(
             s.model, split.x, split.y,
             val_x=split.x_val if split.n_val else None, val_y=split.y_val if split.n_val else None,
-            batch_size=settings.batch_size, abandon_after=ABANDON_SECONDS,
+            batch_size=settings.batch_size, abandon_after=ABANDON_SECONDS, **sessions.run_options(),
         )
         s.run_key = key
         return True
@@ -86,7 +87,10 @@ def _pause_resume() -> None:
     if s.run is None:
         return
     if s.run.state == R.PAUSED:
-        s.run.resume()
+        try:
+            s.run.resume()
+        except Exception as exc:  # e.g. another training of this session holds its slot
+            s.notify("error", f"Training could not resume: {exc}")
     else:
         s.run.pause()
 
@@ -159,7 +163,7 @@ def live_panel(s: Studio, sb: SidebarResult) -> None:
     """Progress, metrics and curves. Polls the run every second while training."""
     state = s.run.state if s.run is not None else R.IDLE
     # poll while the worker runs; a paused run changes nothing, so the page rests until Resume
-    run_every = POLL_SECONDS if state in (R.RUNNING, R.STOPPING) else None
+    run_every = POLL_SECONDS if state in (R.QUEUED, R.RUNNING, R.STOPPING) else None
 
     @st.fragment(run_every=run_every)
     def _panel() -> None:
@@ -186,6 +190,8 @@ def live_panel(s: Studio, sb: SidebarResult) -> None:
 
         if run is not None and p.state != R.IDLE:
             st.progress(p.fraction, text=f"**{F.STATE_LABEL[p.state]}** · {F.progress_text(p)}")
+        if p.state == R.QUEUED:
+            st.info(sessions.queue_text(p), icon=":material/hourglass_top:")
         if p.state == R.DIVERGED:
             st.error(p.message, icon=":material/warning:")
         elif p.state == R.ERROR:
@@ -238,10 +244,10 @@ def controls(s: Studio, sb: SidebarResult) -> None:
               "A model that has already learned continues from where it is." + why)
     paused = state == R.PAUSED
     c2.button("Resume" if paused else "Pause", icon=":material/play_circle:" if paused else ":material/pause:",
-              disabled=state not in (R.RUNNING, R.PAUSED), width="stretch", on_click=_pause_resume,
+              disabled=state not in (R.QUEUED, R.RUNNING, R.PAUSED), width="stretch", on_click=_pause_resume,
               key="btn_pause",
               help="Pause after the current batch; Resume continues exactly where it paused.")
-    c3.button("Stop", icon=":material/stop:", disabled=state not in (R.RUNNING, R.PAUSED), width="stretch",
+    c3.button("Stop", icon=":material/stop:", disabled=state not in (R.QUEUED, R.RUNNING, R.PAUSED), width="stretch",
               on_click=_stop, key="btn_stop",
               help="End this run after the current batch. Everything learned so far is kept.")
     c4.button("+1 epoch", disabled=not can_train, width="stretch",
@@ -296,6 +302,7 @@ def results(s: Studio) -> None:
                                mime="text/csv", icon=":material/table_view:", on_click="ignore",
                                key="download_history", help="The model's record per epoch (loss, accuracy, "
                                "validation, seconds, learning rate) as a CSV table.")
+        sessions.recovery_note(s)
 
     left, right = st.columns([1, 1.2])
     with left:

@@ -24,6 +24,7 @@ from nncore.studio import choices, spec
 from nncore.studio.spec import HiddenLayer, TrainSettings
 
 from . import data as ui_data
+from . import url_config
 from .format import model_text, status_line
 from .nav import misrouted
 from .notices import show_notices
@@ -292,7 +293,10 @@ def render_sidebar() -> SidebarResult:
     ds = ui_data.dataset()
     locked = s.training_active
     with st.sidebar:
-        st.markdown("### :material/neurology: NN Studio")
+        title, share = st.columns([3, 1.3], vertical_alignment="center")
+        title.markdown("### :material/neurology: NN Studio")
+        with share:
+            url_config.share_button()
         _status(s)
 
         _data_section(ds)
