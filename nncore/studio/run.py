@@ -532,6 +532,8 @@ class TrainingRun:
     def _wait_for_slot(self) -> bool:
         """Worker: block until the run holds a slot (True) or is stopped (False). Paused while
         queued, it waits for Resume (which asks for a slot again) or Stop."""
+        if self.slots is None:  # no admission control: nothing to wait for (and no lock to take)
+            return True
         while True:
             with self._lock:
                 if self._stop_requested:

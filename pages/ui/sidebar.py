@@ -293,7 +293,7 @@ def render_sidebar() -> SidebarResult:
     ds = ui_data.dataset()
     locked = s.training_active
     with st.sidebar:
-        title, share = st.columns([3, 1.3], vertical_alignment="center")
+        title, share = st.columns([1.6, 1], vertical_alignment="center")
         title.markdown("### :material/neurology: NN Studio")
         with share:
             url_config.share_button()

@@ -299,7 +299,7 @@ def apply_from_url() -> None:
             elif key in defaults:
                 ss[key] = defaults[key]
             refused[f"{key}={params.get(key, [''])[-1]}"] = "; ".join(
-                p for name, p in problems.items() if key in _problem_keys({name: p})) or "not usable"
+                p.rstrip(".") for name, p in problems.items() if key in _problem_keys({name: p})) or "not usable"
         for key in undo:
             settings.pop(key, None)
     ss[_REQUESTED] = {"settings": settings, "defaults": {k: defaults[k] for k in settings if k in defaults}}
@@ -378,10 +378,10 @@ def share_link() -> str:
 
 def share_button() -> None:
     """The sidebar's Share popover: a link that reproduces the setup, with a copy button."""
-    with st.popover("Share", icon=":material/share:", help="A link to this setup (dataset, network and "
+    with st.popover("Share", icon=":material/share:", width="stretch", help="A link to this setup (dataset, network and "
                     "training settings) for someone else, or for a bookmark."):
         st.markdown("**Share this setup**")
         st.caption("Whoever opens this link starts with the same dataset, network and training settings. "
                    "It holds nothing of yours: no model, no runs (download the model to share it).")
         st.code(share_link(), language=None, wrap_lines=True)
-        st.caption("Copy it with the button at the right of the link.")
+        st.caption("Copy it with the copy button at the top right of the link (it shows when you point at it).")
