@@ -179,7 +179,7 @@ def live_panel(s: Studio, sb: SidebarResult) -> None:
                     f"{sb.settings.n_val:,}")
         what = F.model_text(s.model)
         if p.active:
-            what += ", paused" if p.state == R.PAUSED else ", training now"
+            what += {R.PAUSED: ", paused", R.QUEUED: ", waiting for a training slot"}.get(p.state, ", training now")
         st.caption(f"Model: **{what}** · {s.source or 'not built'} · {data}")
         if p.active:
             st.session_state["_train_seen_active"] = True
