@@ -41,6 +41,18 @@ def server():
     srv.stop()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def warm(server, browser):
+    """One session on the home page first: the first deep link after a server start goes through
+    Streamlit's legacy multipage path (pages.ui.nav.misrouted), which these tests do not examine."""
+    ctx = browser.new_context(viewport=VIEWPORT)
+    page = ctx.new_page()
+    page.goto(server.url)
+    wait_app_idle(page)
+    settle(page, 800)
+    ctx.close()
+
+
 def shot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
@@ -65,6 +77,8 @@ def start_long_run(ctx, url: str):
     """A page (opened from a link) training 512 neurons, batch size 1, 100 epochs: far longer than
     any test step."""
     page = open_train(ctx, url + LONG_SETUP)
+    page.wait_for_function("() => location.search.includes('cfg_opt=adam')", timeout=LONG)  # URL written back
+    assert "cfg_epochs=100" in page.url and value(page, "cfg_epochs") == "100", page.url
     page.locator(".st-key-btn_start button").first.click()
     settle(page, 500)
     return page
