@@ -11,7 +11,7 @@ No Streamlit here: the engine runs anywhere NumPy does.
 from . import activations, augment, callbacks, datasets, losses, optimizers, schedules, transforms
 from .errors import DivergenceError, ModelFileError, NotCompiledError, ShapeError
 from .io import PRETRAINED_MODEL_PATH, load_model, load_pretrained, model_from_dict, model_to_json, save_model
-from .layers import FFL, Dropout, Flatten, Layer
+from .layers import FFL, Conv2d, Dropout, Flatten, Layer, Pool2d
 from .model import NN, Callback, History
 
 __all__ = [
@@ -19,6 +19,8 @@ __all__ = [
     "FFL",
     "Dropout",
     "Flatten",
+    "Conv2d",
+    "Pool2d",
     "Layer",
     "Callback",
     "History",

@@ -25,6 +25,8 @@ from .registry import fraction, positive, shown
 
 VALID_DTYPES = ("float32", "float64")
 EVAL_CHUNK = 4096  # rows per forward pass in predict/evaluate: bounds memory
+#: ... and at most this many values in one layer's output per pass (convolution outputs are large)
+EVAL_VALUES = 8 * 1024 * 1024
 #: refuse networks beyond this many parameters before allocating anything
 MAX_PARAMETERS = 100_000_000
 #: more epochs than anyone can wait for is a mistake (e.g. a sample count passed as epochs)
@@ -259,7 +261,7 @@ class NN:
     @property
     def batch_keys(self) -> tuple[str, ...]:
         ms = tuple(getattr(self, "metrics", None) or ("accuracy",))
-        return ("epoch", "batch", "step", "loss", *ms, "lr")
+        return ("epoch", "batch", "step", "loss", *ms, "lr", "momentum", "l2")
 
     def _pack(self) -> None:
         """Move all parameters into one flat buffer (and gradients into another) as views."""
@@ -339,6 +341,8 @@ class NN:
             hint = ""
             if len(self.input_shape) == 1 and x.ndim > 2 and int(np.prod(x.shape[1:])) == self.input_size:
                 hint = f" Flatten it with {name}.reshape(len({name}), -1), or start the model with Flatten()."
+            elif len(expected) > 1 and x.ndim >= 2 and int(np.prod(x.shape[1:])) == int(np.prod(expected)):
+                hint = f" Reshape it with {name}.reshape(len({name}), {', '.join(map(str, expected))})."
             raise ShapeError(
                 f"{name} has samples of shape {tuple(x.shape[1:])}, but the model expects "
                 f"{shape_text(expected)}.{hint}"
@@ -450,6 +454,10 @@ class NN:
         for layer in self.layers:
             layer.add_l2_gradient()
 
+    def _l2_coefficient(self) -> float:
+        """The l2 coefficient in force (the largest of the layers'; one value unless set per layer)."""
+        return max((float(getattr(l, "l2", 0.0) or 0.0) for l in self.layers), default=0.0)
+
     def _l2_penalty(self) -> float:
         return sum(l.l2_penalty() for l in self.layers)
 
@@ -464,17 +472,22 @@ class NN:
     def predict(self, x: Any, batch_size: int | None = None) -> np.ndarray:
         """(n, *sample shape) → (n, outputs) model outputs (probabilities for softmax)."""
         x = self._check_x(x)
-        chunk = EVAL_CHUNK if batch_size is None else _int_param("batch_size", batch_size, minimum=1)
+        chunk = self._eval_chunk() if batch_size is None else _int_param("batch_size", batch_size, minimum=1)
         return np.concatenate([self._infer(x[i : i + chunk]) for i in range(0, len(x), chunk)])
 
     def evaluate(self, x: Any, y: Any, batch_size: int | None = None) -> dict[str, float]:
         """Mean loss and metrics over (x, y): {"loss": float, "accuracy"/"mae"/"r2": float}."""
         self._require_compiled("evaluate")
-        chunk = EVAL_CHUNK if batch_size is None else _int_param("batch_size", batch_size, minimum=1)
+        chunk = self._eval_chunk() if batch_size is None else _int_param("batch_size", batch_size, minimum=1)
         x = self._check_x(x)
         y = self._check_y(y, len(x))
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             return self._evaluate(x, y, chunk)
+
+    def _eval_chunk(self) -> int:
+        """Rows per inference pass: EVAL_CHUNK, fewer when a layer's outputs are large (CNNs)."""
+        widest = max(max(l.output_size for l in self.layers), self.input_size)
+        return max(1, min(EVAL_CHUNK, EVAL_VALUES // widest))
 
     def _evaluate(self, x: np.ndarray, y: np.ndarray, chunk: int) -> dict[str, float]:
         total_loss = 0.0
@@ -630,6 +643,8 @@ class NN:
                 for m, v in values.items():
                     bh[m].append(v)
                 bh["lr"].append(self.optimizer.lr)
+                bh["momentum"].append(getattr(self.optimizer, "momentum", None))
+                bh["l2"].append(self._l2_coefficient())
                 if callbacks:
                     _call(callbacks, "on_batch_end", b + 1, {"epoch": epoch, "loss": loss, **values, "size": size, "batches": n_batches})
             if seen < n:  # stopped mid-epoch: batches are recorded, the epoch is not
@@ -639,7 +654,7 @@ class NN:
             logs: dict[str, Any] = {"epoch": epoch, "loss": sums["loss"] / seen, "data_loss": sums["data_loss"] / seen}
             for m in self.metrics:
                 logs[m] = sums[m] / seen
-            v = self._evaluate(vx, vy, EVAL_CHUNK) if vx is not None else {}
+            v = self._evaluate(vx, vy, self._eval_chunk()) if vx is not None else {}
             logs["val_loss"] = v.get("loss")
             for m in self.metrics:
                 logs[f"val_{m}"] = v.get(m)
