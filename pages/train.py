@@ -119,6 +119,7 @@ def _start(epochs: int | None = None) -> None:
     _, settings = ready
     epochs = int(epochs or settings.epochs)
     try:
+        sessions.admit(s.run, _pace())
         s.run.set_pace(_pace())
         s.run.start(epochs, callbacks=_callbacks(s, settings, epochs))
         st.session_state["_train_seen_active"] = True
@@ -140,6 +141,7 @@ def _step() -> None:
             return
         _, settings = ready
         try:
+            sessions.admit(s.run, _pace())
             s.run.set_pace(_pace())
             s.run.step(settings.epochs, callbacks=_callbacks(s, settings, settings.epochs))
         except Exception as exc:

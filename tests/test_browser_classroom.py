@@ -20,6 +20,7 @@ from tests.browser_util import (
     configure_sidebar,
     layer_keys,
     set_number,
+    set_slider,
     settle,
     wait_app_idle,
 )
@@ -73,10 +74,16 @@ def open_train(ctx, url: str):
 LONG_SETUP = "/train?cfg_layers=1&cfg_L0_n=512&cfg_epochs=100&cfg_batch=1"
 
 
+def full_speed(page) -> None:
+    """Speed "as fast as possible": such a run takes a training slot (a paced one does not)."""
+    set_slider(page, "train_speed", "as fast as possible")
+
+
 def start_long_run(ctx, url: str):
     """A page (opened from a link) training 512 neurons, batch size 1, 100 epochs: far longer than
     any test step."""
     page = open_train(ctx, url + LONG_SETUP)
+    full_speed(page)
     page.wait_for_function("() => location.search.includes('cfg_opt=adam')", timeout=LONG)  # URL written back
     assert "cfg_epochs=100" in page.url and value(page, "cfg_epochs") == "100", page.url
     page.locator(".st-key-btn_start button").first.click()
@@ -162,6 +169,7 @@ def test_a_closed_training_tab_stops_and_the_queued_run_starts(server, browser):
 
         second = open_train(b, server.url + "/train")
         configure_sidebar(second, neurons=[16], epochs=1)
+        full_speed(second)
         second.locator(".st-key-btn_start button").first.click()
         text = alert_text(second, "Waiting for a free training slot")
         assert "yours is next" in text and "trains 1 network at once (one per session)" in text

@@ -74,6 +74,15 @@ def run_options() -> dict[str, Any]:
     return {"slots": process_slots(), "owner": session_id() or "no-session"}
 
 
+def admit(run: R.TrainingRun, pace: float | None) -> None:
+    """Before a start: a run as fast as possible takes one of the process's training slots (it may
+    queue); a run held to a pace (at most a few thousand samples/s, a small share of a core) takes
+    none, so slow demonstrations never keep anyone waiting. A pace changed to "as fast as possible"
+    during a run applies without a slot until that run ends."""
+    run.slots = process_slots() if pace is None else None
+    run.owner = session_id() or run.owner
+
+
 # ----------------------------------------------------------------------------------------------
 # The watcher
 # ----------------------------------------------------------------------------------------------
