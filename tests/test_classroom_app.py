@@ -86,3 +86,15 @@ def test_home_shows_the_servers_training_slots():
     at = router().run()
     cap = process_slots().capacity
     assert f"Training slots on this server: 0 of {cap} in use, none waiting; one training per session." in texts(at)
+
+
+def test_settings_other_sections_add_travel_too_and_their_widgets_have_the_last_word():
+    """Keys this module does not know (set up by their own section while the sidebar renders) are
+    read with the type of their widget's default; a value the widget does not accept is refused."""
+    at = router(cfg_restore="false", cfg_l2="0.001", cfg_schedule="bogus", cfg_patience="-5", cfg_epochs="5").run()
+    no_exception(at)
+    ss = at.session_state
+    assert ss["cfg_restore"] is False and ss["cfg_l2"] == 0.001 and ss["cfg_epochs"] == 5
+    assert ss["cfg_schedule"] != "bogus" and ss["cfg_patience"] >= 0
+    warning = " ".join(w.value for w in at.warning)
+    assert "`cfg_schedule=bogus` (not accepted by its widget)" in warning and "cfg_patience=-5" in warning

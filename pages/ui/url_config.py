@@ -321,29 +321,32 @@ def undo_after_widget_error(exc: Exception) -> bool:
 
 
 def check_widgets() -> bool:
-    """After the sidebar's first run: a widget that silently replaced a URL value (e.g. an option it
-    does not offer) gets the default back on a rerun, with a notice. True when a rerun is needed."""
+    """After the sidebar ran: a widget that silently replaced a URL value (e.g. an option it does
+    not offer, a number below its minimum) gets the default back on a rerun, with a notice; URL
+    settings whose widgets had no default on the first run are applied now (and checked on the
+    next run). True when a rerun is needed."""
     ss = st.session_state
     rerun = False
+    req = ss.pop(_REQUESTED, None)
+    if req:
+        changed = {k: v for k, v in req["settings"].items() if k in ss and ss[k] != v}
+        if changed:
+            ss[_PENDING] = {**ss.get(_PENDING, {}),
+                            **{k: req["defaults"][k] for k in changed if k in req["defaults"]}}
+            ss[_NOTICE] = {**ss.get(_NOTICE, {}), **{f"{k}={format_value(v)}": "not accepted by its widget"
+                                                    for k, v in changed.items()}}
+            rerun = True
     deferred = ss.pop(_DEFERRED, None)
     if deferred:
         current = {k: ss[k] for k in deferred if k in ss}
         settings, _, refused = decode(deferred, current)
         if settings:
             ss[_PENDING] = {**ss.get(_PENDING, {}), **settings}
+            ss[_REQUESTED] = {"settings": settings, "defaults": {k: current[k] for k in settings}}
             rerun = True
         if refused:
             ss[_NOTICE] = {**ss.get(_NOTICE, {}), **refused}
-    req = ss.pop(_REQUESTED, None)
-    if not req:
-        return rerun
-    changed = {k: v for k, v in req["settings"].items() if k in ss and ss[k] != v}
-    if not changed:
-        return rerun
-    ss[_PENDING] = {**ss.get(_PENDING, {}), **{k: req["defaults"][k] for k in changed if k in req["defaults"]}}
-    ss[_NOTICE] = {**ss.get(_NOTICE, {}), **{f"{k}={format_value(v)}": "not offered by its widget"
-                                            for k, v in changed.items()}}
-    return True
+    return rerun
 
 
 def show_notice() -> None:
