@@ -7,6 +7,7 @@ from nncore.studio import spec
 from pages.ui import data as ui_data
 from pages.ui import data_picker
 from pages.ui.format import model_text
+from pages.ui import sessions
 from pages.ui.nav import page_link
 from pages.ui.sidebar import sidebar_config
 from pages.ui.state import studio
@@ -44,6 +45,7 @@ with left:
         page_link("pages/draw.py", label="Draw a digit", icon=":material/draw:",
                     help="Let the network read your handwriting.")
     st.caption(f"Your current model: {model_text(s.model)}.")
+    st.caption(sessions.server_status_text())
 
     st.subheader("Other data", anchor=False)
     st.markdown(

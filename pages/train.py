@@ -12,6 +12,7 @@ from nncore.studio import history as H
 from nncore.studio import run as R
 from nncore.studio import spec
 from pages.ui import charts, format as F
+from pages.ui import sessions
 from pages.ui import data as ui_data
 from pages.ui import data_picker, training
 from pages.ui.notices import has_notices, show_notices
@@ -106,7 +107,7 @@ def live_panel(s: Studio, sb: SidebarResult) -> None:
     """Progress, metrics and curves. Polls the run every second while training."""
     state = s.run.state if s.run is not None else R.IDLE
     # poll while the worker runs; a paused run changes nothing, so the page rests until Resume
-    run_every = POLL_SECONDS if state in (R.RUNNING, R.STOPPING) else None
+    run_every = POLL_SECONDS if state in (R.QUEUED, R.RUNNING, R.STOPPING) else None
 
     @st.fragment(run_every=run_every)
     def _panel() -> None:
@@ -123,7 +124,7 @@ def live_panel(s: Studio, sb: SidebarResult) -> None:
                     f"{sb.settings.n_val:,}")
         what = F.model_text(s.model)
         if p.active:
-            what += ", paused" if p.state == R.PAUSED else ", training now"
+            what += {R.PAUSED: ", paused", R.QUEUED: ", waiting for a training slot"}.get(p.state, ", training now")
         st.caption(f"Model: **{what}** · {s.source or 'not built'} · {data}")
         if p.active:
             st.session_state["_train_seen_active"] = True
@@ -134,6 +135,8 @@ def live_panel(s: Studio, sb: SidebarResult) -> None:
 
         if run is not None and p.state != R.IDLE:
             st.progress(p.fraction, text=f"**{F.STATE_LABEL[p.state]}** · {F.progress_text(p)}")
+        if p.state == R.QUEUED:
+            st.info(sessions.queue_text(p), icon=":material/hourglass_top:")
         if p.state == R.DIVERGED:
             st.error(p.message, icon=":material/warning:")
         elif p.state == R.ERROR:
@@ -242,15 +245,15 @@ def controls(s: Studio, sb: SidebarResult) -> None:
               "A model that has already learned continues from where it is." + why)
     paused = state == R.PAUSED
     c2.button("Resume" if paused else "Pause", icon=":material/play_circle:" if paused else ":material/pause:",
-              disabled=state not in (R.RUNNING, R.PAUSED), width=110, on_click=_pause_resume,
+              disabled=state not in (R.QUEUED, R.RUNNING, R.PAUSED), width=110, on_click=_pause_resume,
               key="btn_pause",
               help="Pause after the current batch; Resume continues exactly where it paused.")
-    can_step = s.model is not None and sb.ok and state not in (R.RUNNING, R.STOPPING)
+    can_step = s.model is not None and sb.ok and state not in (R.QUEUED, R.RUNNING, R.STOPPING)
     c3.button("Step", icon=":material/skip_next:", disabled=not can_step, width=110, on_click=_step,
               key="btn_step",
               help="Train exactly one mini-batch, then pause: the batch counter moves by one and the curves "
               "gain one point. Without a run in progress it starts one (the sidebar's epochs), paused." + why)
-    c4.button("Stop", icon=":material/stop:", disabled=state not in (R.RUNNING, R.PAUSED), width=110,
+    c4.button("Stop", icon=":material/stop:", disabled=state not in (R.QUEUED, R.RUNNING, R.PAUSED), width=110,
               on_click=_stop, key="btn_stop",
               help="End this run after the current batch. Everything learned so far is kept.")
     c5.button("+1 epoch", disabled=not can_train, width=110,
@@ -330,6 +333,7 @@ def results(s: Studio) -> None:
                                mime="text/csv", icon=":material/table_view:", on_click="ignore",
                                key="download_history", help="The model's record per epoch (loss, metrics, "
                                "validation, seconds, learning rate) as a CSV table.")
+        sessions.recovery_note(s)
 
     if ev.is_regression:
         st.markdown(f"**Predicted against true {ds.target_name!r}**",

@@ -25,6 +25,7 @@ from nncore.studio.spec import HiddenLayer, TrainSettings
 
 from . import data as ui_data
 from . import data_picker
+from . import url_config
 from .format import model_text, status_line
 from .nav import misrouted
 from .notices import show_notices
@@ -313,7 +314,10 @@ def render_sidebar() -> SidebarResult:
     ds = ui_data.dataset()
     locked = s.training_active
     with st.sidebar:
-        st.markdown("### :material/neurology: NN Studio")
+        title, share = st.columns([1.6, 1], vertical_alignment="center")
+        title.markdown("### :material/neurology: NN Studio")
+        with share:
+            url_config.share_button()
         _status(s)
 
         _data_section(ds)

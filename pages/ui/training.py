@@ -17,7 +17,7 @@ from nncore.studio import run_callbacks as RC
 from nncore.studio import spec
 
 from . import data as ui_data
-from . import data_picker
+from . import data_picker, sessions
 from .state import Studio, studio
 
 log = logging.getLogger("nnstudio.training")
@@ -80,7 +80,7 @@ def prepare_run(s: Studio, settings: spec.TrainSettings, seed: int) -> bool:
         s.run = R.TrainingRun(
             s.model, split.x, split.y,
             val_x=split.x_val if split.n_val else None, val_y=split.y_val if split.n_val else None,
-            batch_size=settings.batch_size, abandon_after=ABANDON_SECONDS,
+            batch_size=settings.batch_size, abandon_after=ABANDON_SECONDS, **sessions.run_options(),
         )
         s.run.set_pace(pace(choice, s.run.batches_per_epoch))
         s.run_key = key
@@ -134,6 +134,7 @@ def start(epochs: int | None = None) -> None:
         return
     epochs = int(epochs or settings.epochs)
     try:
+        sessions.admit(s.run, s.run.pace)
         s.run.start(epochs, callbacks=_callbacks(s, settings, epochs))
         st.session_state["_train_seen_active"] = True
     except Exception as exc:
@@ -153,6 +154,7 @@ def step() -> None:
         if settings is None:
             return
         try:
+            sessions.admit(s.run, s.run.pace)
             s.run.step(settings.epochs, callbacks=_callbacks(s, settings, settings.epochs))
         except Exception as exc:
             s.notify("error", f"Training could not start: {exc}")
@@ -166,7 +168,10 @@ def pause_resume() -> None:
     if s.run is None:
         return
     if s.run.state == R.PAUSED:
-        s.run.resume()
+        try:
+            s.run.resume()
+        except Exception as exc:  # e.g. another training of this session holds its slot
+            s.notify("error", f"Training could not resume: {exc}")
     elif s.run.pause():
         s.run.wait_parked(STEP_WAIT_SECONDS)  # the page then shows the batch the run paused after
 
