@@ -282,22 +282,29 @@ def grey_rgb(img01: np.ndarray, gap: tuple[int, int, int] = GAP_RGB) -> np.ndarr
     return rgb.astype(np.uint8)
 
 
-def maps_image(maps: np.ndarray, max_maps: int = 64, max_cols: int = 8, target: int = 56) -> tuple[np.ndarray, int]:
+def maps_image(maps: np.ndarray, max_maps: int = 64, max_cols: int = 8, target: int = 56,
+               zoom: int | None = None) -> tuple[np.ndarray, int]:
     """One layer's feature maps (channels, h, w) as one RGB picture: the first ``max_maps`` maps,
-    scaled together (:func:`scale_maps`), ``max_cols`` per row, each zoomed to about ``target``
-    pixels, grey on a light gap. Returns the (H, W, 3) uint8 image and the number of maps shown."""
+    scaled together (:func:`scale_maps`), ``max_cols`` per row, each zoomed ``zoom`` times (default:
+    to about ``target`` pixels), grey on a light gap. Returns the (H, W, 3) uint8 image and the
+    number of maps shown."""
     m = scale_maps(maps)[: max(1, int(max_maps))]
     k, h, _ = m.shape
-    zoom = tile_scale(h, target)
-    img, _ = mosaic(upscale_stack(m, zoom), cols=map_columns(k, max_cols), pad=2)
+    z = tile_scale(h, target) if zoom is None else max(1, int(zoom))
+    img, _ = mosaic(upscale_stack(m, z), cols=map_columns(k, max_cols), pad=2)
     return grey_rgb(img), k
 
 
-def kernels_image(tiles: KernelTiles, target: int = 24, limit: float | None = None) -> np.ndarray:
+def kernels_image(tiles: KernelTiles, target: int = 24, max_width: int | None = None,
+                  limit: float | None = None) -> np.ndarray:
     """Kernel tiles as one RGB picture on a diverging scale centred on 0 (limit: the 99th
-    percentile of |w| unless given), each tile zoomed to about ``target`` pixels."""
+    percentile of |w| unless given), each tile zoomed to about ``target`` pixels, less when the
+    picture would be wider than ``max_width``."""
     lim = symmetric_limit(tiles.tiles) if limit is None else float(limit)
-    zoom = tile_scale(tiles.tiles.shape[1], target)
+    side = tiles.tiles.shape[2]
+    zoom = tile_scale(side, target)
+    if max_width:
+        zoom = max(1, min(zoom, (int(max_width) // tiles.cols - 2) // side))
     img, _ = mosaic(upscale_stack(tiles.tiles, zoom), cols=tiles.cols, pad=2 if zoom >= 4 else 1)
     return diverging_rgb(img, lim)
 

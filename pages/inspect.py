@@ -61,7 +61,7 @@ def model_caption(s: Studio, key: str) -> str:
         pre, _ = ui_data.pretrained(key)
         ep = int(getattr(pre, "epoch", 0) or 0)
         return (f"{ui_data.PRETRAINED_LABELS[key]}: {spec.shape_text(pre.get_config())}, {pre.total_parameters:,} "
-                f"parameters, trained {ep} epochs on all {ui_data.dataset().n_samples:,} training samples.")
+                f"parameters, trained {ep} epoch{'s' if ep != 1 else ''} on all {ui_data.dataset().n_samples:,} training samples.")
     if s.training_active:
         return f"Your model ({spec.shape_text(s.model.get_config())}): training now, the charts follow its live weights."
     if not s.has_learned:
@@ -171,13 +171,19 @@ def kernel_mode_choice() -> bool:
     return mode == "channels"
 
 
-def kernels_block(layer, per_channel: bool) -> None:
+KERNEL_HELP = ("Each tile is a kernel: the filter responds where the image looks like its red pixels and is "
+               "held back by its blue ones (white: weight 0).")
+
+
+def kernels_block(layer, per_channel: bool, target: int = 40, max_width: int = 720, short: bool = False) -> None:
     """One conv layer's kernels as one PNG, with what the tiles are."""
     tiles = I.kernel_tiles(layer.weights, per_channel=per_channel)
-    st.image(rgb_png(I.kernels_image(tiles)))
+    st.image(rgb_png(I.kernels_image(tiles, target=target, max_width=max_width)))
     kh, kw = layer.kernel_size
-    st.caption(f"Filters: {tiles.text}. Each tile is a {kh}×{kw} kernel: the filter responds where the image "
-               "looks like its red pixels and is held back by its blue ones (white: weight 0).")
+    if short:
+        st.caption(f"Filters ({kh}×{kw}): {tiles.text}.")
+    else:
+        st.caption(f"{tiles.text.capitalize()}, {kh}×{kw} each. {KERNEL_HELP}")
 
 
 def filters_panel(s: Studio, key: str, live: bool) -> None:
@@ -215,9 +221,10 @@ def feature_maps_section(model, vec: np.ndarray) -> None:
     layers = I.feature_maps(model, vec)
     convs = dict(I.conv_layers(model))
     st.markdown("**Inside the convolutions: feature maps for this digit**")
-    st.caption("Each grey square is one filter's output map for this digit: white where the filter found its "
-               "pattern, black where it found nothing. One brightness scale per layer, so dark squares are "
-               "filters that barely respond to this digit.")
+    st.caption("Left, each conv layer's filters (red and blue kernels). Then its feature maps: one grey square per "
+               "filter, white where that filter found its pattern in this digit, black where it found nothing "
+               "(one brightness scale per layer, so dark squares are filters this digit barely excites). Then "
+               "the pooled maps: half the size, the same patterns, less tied to their exact place.")
     k = 0
     while k < len(layers):
         conv = layers[k]
@@ -225,25 +232,24 @@ def feature_maps_section(model, vec: np.ndarray) -> None:
         k += 2 if pool is not None else 1
         if conv.kind != "conv":
             continue
+        c, h, w = conv.maps.shape
+        zoom = I.tile_scale(h)
         with st.container(key=f"fmaps_{conv.name.replace(' ', '_').lower()}"):
-            c, h, w = conv.maps.shape
             st.markdown(f"**{conv.label}** → {c} maps of {h}×{w}")
             row = st.container(horizontal=True, gap="medium")
-            with row.container(width=260):
-                kernels_block(convs[conv.name], per_channel=False)
-            img, shown = I.maps_image(conv.maps)
-            with row.container(width=min(MAPS_BOX_PX, img.shape[1] + 8)):
+            with row.container(width=190):
+                kernels_block(convs[conv.name], per_channel=False, target=20, max_width=180, short=True)
+            img, shown = I.maps_image(conv.maps, zoom=zoom)
+            with row.container(width=min(MAPS_BOX_PX, img.shape[1] + 4)):
                 st.image(rgb_png(img))
-                more = f" (the first {shown} of {c})" if shown < c else ""
-                st.caption(f"Feature maps{more}: filter 0 top left, row by row.")
+                more = f"the first {shown} of {c}" if shown < c else f"{c}"
+                st.caption(f"Feature maps ({more}), filter 0 top left.")
             if pool is not None:
-                pimg, pshown = I.maps_image(pool.maps)
-                pc, ph, pw = pool.maps.shape
-                how = "strongest (max)" if "max" in pool.label else "average"
-                with row.container(width=min(MAPS_BOX_PX, pimg.shape[1] + 8)):
+                pimg, _ = I.maps_image(pool.maps, zoom=zoom, max_cols=4)
+                _, ph, pw = pool.maps.shape
+                with row.container(width=min(MAPS_BOX_PX, pimg.shape[1] + 4)):
                     st.image(rgb_png(pimg))
-                    st.caption(f"{pool.label}: each map shrunk to {ph}×{pw} by keeping the {how} response of "
-                               "every 2×2 square: the same patterns, less tied to their exact place.")
+                    st.caption(f"{pool.label}: {ph}×{pw}.")
 
 
 # ----------------------------------------------------------------------------------------------
