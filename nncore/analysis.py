@@ -295,18 +295,26 @@ def maps_image(maps: np.ndarray, max_maps: int = 64, max_cols: int = 8, target: 
     return grey_rgb(img), k
 
 
+#: gaps between kernel tiles: darker than GAP_RGB, so that pale tiles stay apart
+KERNEL_GAP_RGB = (148, 163, 184)
+
+
 def kernels_image(tiles: KernelTiles, target: int = 24, max_width: int | None = None,
-                  limit: float | None = None) -> np.ndarray:
+                  max_height: int | None = None, limit: float | None = None) -> np.ndarray:
     """Kernel tiles as one RGB picture on a diverging scale centred on 0 (limit: the 99th
     percentile of |w| unless given), each tile zoomed to about ``target`` pixels, less when the
-    picture would be wider than ``max_width``."""
+    picture would be wider than ``max_width`` or taller than ``max_height``."""
     lim = symmetric_limit(tiles.tiles) if limit is None else float(limit)
-    side = tiles.tiles.shape[2]
-    zoom = tile_scale(side, target)
+    k, kh, kw = tiles.tiles.shape
+    rows = math.ceil(k / tiles.cols)
+    zoom = tile_scale(max(kh, kw), target)
     if max_width:
-        zoom = max(1, min(zoom, (int(max_width) // tiles.cols - 2) // side))
+        zoom = min(zoom, (int(max_width) // tiles.cols - 2) // kw)
+    if max_height:
+        zoom = min(zoom, (int(max_height) // rows - 2) // kh)
+    zoom = max(1, zoom)
     img, _ = mosaic(upscale_stack(tiles.tiles, zoom), cols=tiles.cols, pad=2 if zoom >= 4 else 1)
-    return diverging_rgb(img, lim)
+    return diverging_rgb(img, lim, gap=KERNEL_GAP_RGB)
 
 
 def upscale_stack(tiles: np.ndarray, factor: int) -> np.ndarray:

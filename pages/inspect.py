@@ -175,10 +175,11 @@ KERNEL_HELP = ("Each tile is a kernel: the filter responds where the image looks
                "held back by its blue ones (white: weight 0).")
 
 
-def kernels_block(layer, per_channel: bool, target: int = 40, max_width: int = 720, short: bool = False) -> None:
+def kernels_block(layer, per_channel: bool, target: int = 40, max_width: int = 720, max_height: int = 560,
+                  short: bool = False) -> None:
     """One conv layer's kernels as one PNG, with what the tiles are."""
     tiles = I.kernel_tiles(layer.weights, per_channel=per_channel)
-    st.image(rgb_png(I.kernels_image(tiles, target=target, max_width=max_width)))
+    st.image(rgb_png(I.kernels_image(tiles, target=target, max_width=max_width, max_height=max_height)))
     kh, kw = layer.kernel_size
     if short:
         st.caption(f"Filters ({kh}×{kw}): {tiles.text}.")

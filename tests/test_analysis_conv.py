@@ -101,7 +101,10 @@ def test_diverging_colours_and_kernels_image():
     img = I.kernels_image(tiles, target=30)
     assert img.shape[1] == 8 * 30 + 7 * 2 and img.shape[0] == 30  # zoom 10, one row of 8
     assert tuple(img[15, 15]) == I.POSITIVE_RGB and tuple(img[0, 0]) == (255, 255, 255)
+    assert tuple(img[0, 30]) == I.KERNEL_GAP_RGB  # the gap between tiles 0 and 1
     assert I.kernels_image(tiles, target=30, max_width=100).shape[1] <= 100
+    tall = I.kernel_tiles(np.ones((32, 16, 3, 3)))  # 32 rows of 16 input channels
+    assert I.kernels_image(tall, target=40, max_width=720, max_height=560).shape[0] <= 560
 
 
 def test_predict_and_saliency_work_on_a_cnn_with_a_flat_or_image_sample():
