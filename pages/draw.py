@@ -180,7 +180,7 @@ def main() -> None:
         "pretrained dense network (MLP) shipped with NN Studio, or the one you trained or loaded in this session.",
     )
     st.caption(model_caption(s, key))
-    if "cnn" not in choices and "mlp" in choices:
+    if key == "mlp" and "cnn" not in choices:
         _, why = ui_data.pretrained("default")
         if why:
             st.caption(f":orange[●] {why}")
