@@ -80,3 +80,13 @@ def test_a_cnn_trains_pauses_stops_and_continues_like_a_dense_one():
     acc = [m for m in at.metric if m.label == "Test accuracy"][0].value
     assert acc.endswith("%")
     assert "784-conv4-maxpool-16-10" in texts(at)
+    # the trained CNN on the other pages: its layers named in the training dynamics, its run listed
+    ins = run_page(INSPECT, s)
+    assert "Weight and gradient size per layer" in texts(ins)
+    import json
+
+    dynamics = json.dumps([json.loads(c.proto.spec) for c in ins.get("plotly_chart")], ensure_ascii=False)
+    assert "Conv 1 (4 filters 3×3, relu)" in dynamics
+    runs = run_page(str(ROOT / "pages" / "runs.py"), s)
+    table = "\n".join(str(d.value.to_dict()) for d in runs.dataframe)
+    assert "784-conv4-maxpool-16-10" in table and "conv 4 3×3 + max pool" in table
