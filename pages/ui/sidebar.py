@@ -1,4 +1,5 @@
-"""The configuration sidebar: a dense network spec (``NN.get_config()`` format) plus training settings.
+"""The configuration sidebar: a network spec (``NN.get_config()`` format) plus training settings.
+The network is dense, or for image data convolutional (conv blocks, Flatten, the same dense head).
 
 The router (``app.py``) renders it once per run *before* the page, so its widgets keep their values
 across page switches; a page run on its own (AppTest) renders it itself via :func:`sidebar_config`.
