@@ -103,7 +103,9 @@ def _pretrained_cnn_config() -> dict:
     mod_spec = importlib.util.spec_from_file_location("train_cnn", path)
     mod = importlib.util.module_from_spec(mod_spec)
     mod_spec.loader.exec_module(mod)
-    return mod.build().get_config()
+    from nncore import load_model
+
+    return load_model(mod.build().to_json().encode()).get_config()  # through a model file, as an upload
 
 
 def _show_then_render(config: dict) -> None:
