@@ -45,19 +45,6 @@ def _wait_progress(page, pattern: str) -> str:
     return page.locator('[data-testid="stProgress"]').first.inner_text()
 
 
-def _type_select(page, key: str, option: str) -> None:
-    """Choose ``option`` in a selectbox by typing it (the list may open outside the viewport)."""
-    box = page.locator(f".st-key-{key} input[role='combobox']").first
-    box.scroll_into_view_if_needed()
-    box.click()
-    box.fill(option)
-    page.get_by_role("option", name=option, exact=True).first.click()
-    page.wait_for_function(
-        f"""() => {{ const e = document.querySelector('.st-key-{key} input[role="combobox"]');
-                     return e && e.value === '{option}'; }}""")
-    B.settle(page)
-
-
 def _image_loaded(page, selector: str) -> None:
     """Wait until the first <img> under ``selector`` has decoded pixels."""
     page.locator(f"{selector} img").first.wait_for()
@@ -83,8 +70,7 @@ def _scenario(server, page):
     B.click_key(page, "rm_C1")  # one conv block of 4 filters
     B.set_number(page, "cfg_C0_f", 4)
     # 100 epochs of 54,000 images in batches of 8 (675,000 steps): far too long to finish; the test stops it
-    B.configure_sidebar(page, neurons=[16], samples="60,000", epochs=100)
-    _type_select(page, "cfg_batch", "8")
+    B.configure_sidebar(page, neurons=[16], samples="60,000", epochs=100, batch=8)
     sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.get_by_text("784-conv4-maxpool-16-10").first.wait_for()
 
