@@ -219,7 +219,9 @@ def main() -> None:
           + (f"epoch ≤ 1.5 × PyTorch ({'met' if ratio <= 1.5 else 'NOT met'}: {ratio:.2f}), " if ratio is not None else "")
           + (f"accuracy ≥ 99.0 % after 5 epochs ({'met' if acc >= 0.99 else 'NOT met'}), " if epochs == 5 and not ARGS.subset else "")
           + f"peak RSS ≤ 1 GB ({'met' if rss <= 1024 else 'NOT met'})")
-    print("(a shared 2-core machine: other jobs running at the same time slow both frameworks, unevenly)")
+    print("(a shared 2-core machine: other jobs running at the same time slow both frameworks, unevenly; NumPy's\n"
+          " OpenBLAS workers stall badly when another job takes a core (epochs several times longer, CPU seconds\n"
+          " doubled by busy-waiting) — compare with --threads 1, where both frameworks do the same work on one core)")
 
 
 if __name__ == "__main__":

@@ -261,7 +261,7 @@ class NN:
     @property
     def batch_keys(self) -> tuple[str, ...]:
         ms = tuple(getattr(self, "metrics", None) or ("accuracy",))
-        return ("epoch", "batch", "step", "loss", *ms, "lr")
+        return ("epoch", "batch", "step", "loss", *ms, "lr", "momentum", "l2")
 
     def _pack(self) -> None:
         """Move all parameters into one flat buffer (and gradients into another) as views."""
@@ -454,6 +454,10 @@ class NN:
         for layer in self.layers:
             layer.add_l2_gradient()
 
+    def _l2_coefficient(self) -> float:
+        """The l2 coefficient in force (the largest of the layers'; one value unless set per layer)."""
+        return max((float(getattr(l, "l2", 0.0) or 0.0) for l in self.layers), default=0.0)
+
     def _l2_penalty(self) -> float:
         return sum(l.l2_penalty() for l in self.layers)
 
@@ -639,6 +643,8 @@ class NN:
                 for m, v in values.items():
                     bh[m].append(v)
                 bh["lr"].append(self.optimizer.lr)
+                bh["momentum"].append(getattr(self.optimizer, "momentum", None))
+                bh["l2"].append(self._l2_coefficient())
                 if callbacks:
                     _call(callbacks, "on_batch_end", b + 1, {"epoch": epoch, "loss": loss, **values, "size": size, "batches": n_batches})
             if seen < n:  # stopped mid-epoch: batches are recorded, the epoch is not

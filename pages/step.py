@@ -1,5 +1,6 @@
 """One step, every number: walk through one training step (forward, loss, backward, update) of a
-tiny network on a batch of four points, every matrix shown beside its formula.
+tiny network on a batch of four points, every matrix shown beside its formula; or of the session's
+current model on a few of its training samples.
 
 The numbers come from the engine (`NN.trace_step` via `nncore.stepdoc`); this page reads widgets,
 calls stepdoc and renders. `render_step(model, x_batch, y_batch)` works for any compiled dense model
@@ -243,14 +244,81 @@ def _settings() -> None:
                         help="Seeds the data and the initial weights.")
 
 
-def main() -> None:
-    _init_state()
-    st.title("One step, every number", anchor=False)
-    st.markdown(
-        "Follow one training step of a tiny network, **2 inputs → 3 hidden units → 2 softmax outputs**, on a "
-        "batch of 4 points: forward, loss, backward, update. Every number is what nncore computed for this "
-        "step (`trace_step` runs the same code as training), shown beside the formula that produced it."
-    )
+MODES = ("A tiny 2-3-2 network", "Your current model")
+CURRENT_BATCH_SIZES = (4, 6, 8)
+DENSE_LAYERS = ("FFL", "Flatten", "Dropout")
+
+
+def _current_model_batch(s, k: int, draw: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """``k`` samples of the session's training data (the run's, else the sidebar's split), drawn
+    reproducibly by ``draw``: (x (k, ...), y (k,), where they come from)."""
+    run = s.run if s.run is not None and s.run.model is s.model else None
+    if run is not None:
+        x, y, where = run.x, run.y, f"the {run.n_train:,} training samples of the current run"
+    else:
+        from pages.ui import data as ui_data
+
+        ss = st.session_state
+        split = ui_data.training_split(ui_data.DATASET, int(ss.get("cfg_n_samples", 10_000)),
+                                       float(ss.get("cfg_val", 0.1)), int(ss.get("cfg_seed", 0)))
+        x, y, where = split.x, split.y, f"the {len(split.x):,} training samples the sidebar selects"
+    rng = np.random.default_rng([int(st.session_state.get("cfg_seed", 0)), int(draw)])
+    idx = np.sort(rng.choice(len(x), size=min(k, len(x)), replace=False))
+    return x[idx], y[idx], where
+
+
+def _why_not_dense(model) -> str | None:
+    """A sentence when ``model`` cannot be walked through here, else None."""
+    if model is None:
+        return "There is no current model yet: set up a network in the sidebar (or on the Train page) first."
+    if not getattr(model, "compiled", False):
+        return ("The current model has no training settings (optimizer and loss), so there is no training step "
+                "to show. Build a model in the sidebar.")
+    kinds = [type(layer).__name__ for layer in model.layers]
+    other = sorted({k for k in kinds if k not in DENSE_LAYERS})
+    if other:
+        return (f"This page walks through dense networks (Dense, Flatten and Dropout layers); the current model "
+                f"also has {', '.join(other)} layers.")
+    return None
+
+
+def _next_draw() -> None:
+    st.session_state["step_current_draw"] = int(st.session_state.get("step_current_draw", 0)) + 1
+
+
+def current_model_view() -> None:
+    """One step of the session's current model on 4–8 of its training samples (the model is not changed)."""
+    from pages.ui.format import model_text
+    from pages.ui.sidebar import sidebar_config
+    from pages.ui.state import studio
+
+    sidebar_config()
+    s = studio()
+    why = _why_not_dense(s.model)
+    if why:
+        st.info(why, icon=":material/info:")
+        return
+    ss = st.session_state
+    ss.setdefault("step_current_n", CURRENT_BATCH_SIZES[0])
+    ss.setdefault("step_current_draw", 0)
+    with st.container(horizontal=True, gap="small", vertical_alignment="bottom", key="step_current_settings"):
+        st.selectbox("Samples in the batch", CURRENT_BATCH_SIZES, key="step_current_n", width=170,
+                     help="A small batch keeps the matrices readable; large ones are summarised by a corner.")
+        st.button("New batch", key="step_current_new", icon=":material/shuffle:", on_click=_next_draw,
+                  help="Other samples from the training data.")
+    x, y, where = _current_model_batch(s, int(ss["step_current_n"]), int(ss["step_current_draw"]))
+    model = s.run.snapshot_model() if s.training_active else s.model.copy()  # a still copy, never the live one
+    if model is None:
+        st.warning("The training run did not reach a batch boundary in time; try again.")
+        return
+    st.caption(f"**{model_text(model)}**, {len(x)} samples drawn from {where}. The step is computed on a copy: "
+               "your model does not change.")
+    st.divider()
+    render_step(model, x, y, key="step_current")
+
+
+def tiny_lab() -> None:
+    """The tiny 2-3-2 network on four points, with its settings and Apply/New batch/Reset."""
     with st.expander("How to read the formulas"):
         st.markdown(NOTATION)
     _settings()
@@ -272,6 +340,30 @@ def main() -> None:
         st.caption("No step applied yet: the weights are the initial ones.")
     st.divider()
     render_step(model, x, y, key="step")
+
+
+def main() -> None:
+    from pages.ui.nav import misrouted
+
+    if misrouted():  # a deep link served before the router ran: let the router handle it
+        st.rerun()
+    _init_state()
+    st.title("One step, every number", anchor=False)
+    st.markdown(
+        "Follow one training step, **forward, loss, backward, update**, with every number shown beside the "
+        "formula that produced it. Every number is what nncore computed for this step (`trace_step` runs the "
+        "same code as training)."
+    )
+    st.session_state.setdefault("step_mode", MODES[0])
+    st.segmented_control(
+        "Network", MODES, key="step_mode",
+        help="A tiny network (2 inputs → 3 hidden units → 2 softmax outputs) on a batch of 4 points, small enough "
+        "to see every number; or your current model from the sidebar on a few of its training samples.",
+    )
+    if st.session_state.get("step_mode") == MODES[1]:
+        current_model_view()
+    else:
+        tiny_lab()
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import streamlit as st
 from nncore.studio import data as D
 from nncore.studio import history as H
 from nncore.studio import run as R
+from nncore.studio import run_callbacks as RC
 from nncore.studio import spec
 from pages.ui import charts, format as F
 from pages.ui import data as ui_data
@@ -22,6 +23,18 @@ POLL_SECONDS = 1.0
 ABANDON_SECONDS = 600.0  # a run nobody has polled for 10 minutes (tab closed) stops itself
 MAX_CURVE_POINTS = 400
 MAX_LIVE_POINTS = 120
+#: the speed control: name → batches per second (None: as fast as possible)
+SPEEDS: dict[str, float | None] = {
+    "1 batch/s": 1.0,
+    "3 batches/s": 3.0,
+    "10 batches/s": 10.0,
+    "30 batches/s": 30.0,
+    "as fast as possible": None,
+}
+#: the default pace: the default run (3 epochs of 71 batches) takes about 21 s on any machine
+DEFAULT_SPEED = "10 batches/s"
+STEP_WAIT_SECONDS = 30.0  # Step waits this long at most for its batch before the page shows it
+CURVE_DEFAULTS = {"curve_smoothing": 0.8, "curve_log": False, "curve_x": "epochs"}
 # The live panel is redrawn every second. Streamlit fades elements that are being recomputed and
 # slides the progress bar; in a browser without a GPU each of those animations repaints the page
 # every frame, on the same CPU cores that train the network. Updates here are instant instead.
@@ -46,7 +59,7 @@ def _prepare_run(s: Studio, settings: spec.TrainSettings, seed: int) -> bool:
         s.run = R.TrainingRun(
             s.model, split.x, split.y,
             val_x=split.x_val if split.n_val else None, val_y=split.y_val if split.n_val else None,
-            batch_size=settings.batch_size, abandon_after=ABANDON_SECONDS,
+            batch_size=settings.batch_size, abandon_after=ABANDON_SECONDS, pace=_pace(),
         )
         s.run_key = key
         return True
@@ -56,29 +69,83 @@ def _prepare_run(s: Studio, settings: spec.TrainSettings, seed: int) -> bool:
         return False
 
 
-def _start(epochs: int | None = None) -> None:
+def _pace() -> float | None:
+    """Batches per second of the speed control (kept across pages)."""
+    return SPEEDS.get(st.session_state.get("_kept_train_speed", DEFAULT_SPEED), SPEEDS[DEFAULT_SPEED])
+
+
+def _speed_changed() -> None:
+    """The speed applies at once, also to a run in progress (from the next batch)."""
+    ss = st.session_state
+    ss["_kept_train_speed"] = ss["train_speed"]
     s = studio()
+    if s.run is not None:
+        s.run.set_pace(_pace())
+
+
+def _ready_to_train(s: Studio) -> tuple[dict, spec.TrainSettings] | None:
+    """The sidebar's config and settings when the current model can train now, else None (with a notice)."""
     config, settings = read_sidebar()
     if s.model is None:
         s.notify("error", "There is no model to train yet. Fix the sidebar settings and build one.")
-        return
+        return None
     problems = {**spec.validate(config), **spec.validate_training(settings, ui_data.dataset().n_samples)}
     if problems:
         s.notify("error", "Training did not start: " + " ".join(problems.values()))
-        return
+        return None
     if not s.model.compiled:
         s.notify("error", "This model has no training settings (optimizer and loss), so it can only "
                           "predict. Build a new model in the sidebar to train one.")
-        return
+        return None
     if s.training_active:
-        return
+        return None
     if not _prepare_run(s, settings, int(st.session_state.get("cfg_seed", 0))):
+        return None
+    return config, settings
+
+
+def _callbacks(s: Studio, settings: spec.TrainSettings, epochs: int) -> list:
+    """Fresh schedule and early-stopping callbacks for a run of ``epochs`` epochs."""
+    validation = s.run is not None and s.run.val_x is not None
+    return RC.run_callbacks(settings, s.model, epochs, validation)
+
+
+def _start(epochs: int | None = None) -> None:
+    s = studio()
+    ready = _ready_to_train(s)
+    if ready is None:
         return
+    _, settings = ready
+    epochs = int(epochs or settings.epochs)
     try:
-        s.run.start(int(epochs or settings.epochs))
+        s.run.set_pace(_pace())
+        s.run.start(epochs, callbacks=_callbacks(s, settings, epochs))
         st.session_state["_train_seen_active"] = True
     except Exception as exc:
         s.notify("error", f"Training could not start: {exc}")
+
+
+def _step() -> None:
+    """Train exactly one mini-batch and pause (a paused run continues by one batch; otherwise a new
+    run of the sidebar's epochs starts paused after its first batch). Waits for that batch, so the
+    page shows it."""
+    s = studio()
+    run = s.run
+    if run is not None and run.model is s.model and run.state == R.PAUSED:
+        run.step()
+    else:
+        ready = _ready_to_train(s)
+        if ready is None:
+            return
+        _, settings = ready
+        try:
+            s.run.set_pace(_pace())
+            s.run.step(settings.epochs, callbacks=_callbacks(s, settings, settings.epochs))
+        except Exception as exc:
+            s.notify("error", f"Training could not start: {exc}")
+            return
+    st.session_state["_train_seen_active"] = True
+    s.run.wait_parked(STEP_WAIT_SECONDS)
 
 
 def _pause_resume() -> None:
@@ -87,8 +154,8 @@ def _pause_resume() -> None:
         return
     if s.run.state == R.PAUSED:
         s.run.resume()
-    else:
-        s.run.pause()
+    elif s.run.pause():
+        s.run.wait_parked(STEP_WAIT_SECONDS)  # the page then shows the batch the run paused after
 
 
 def _stop() -> None:
@@ -169,7 +236,8 @@ def live_panel(s: Studio, sb: SidebarResult) -> None:
         p = s.progress()
         if p.active and run is not None:
             n_val = len(run.val_x) if run.val_x is not None else 0
-            data = f"training on {run.n_train:,} samples, validating on {n_val:,}"
+            pace = "as fast as possible" if p.pace is None else f"{p.pace:g} batches/s"
+            data = f"training on {run.n_train:,} samples, validating on {n_val:,}, {pace}"
         else:
             data = (f"Start trains on {sb.settings.n_train:,} samples and validates on "
                     f"{sb.settings.n_val:,}")
@@ -193,6 +261,8 @@ def live_panel(s: Studio, sb: SidebarResult) -> None:
                      icon=":material/error:")
         elif p.state == R.FAILED:
             st.warning(p.message, icon=":material/warning:")
+        elif p.state == R.FINISHED and p.early_stopping:
+            st.info(p.message, icon=":material/flag:")
         elif p.state == R.STOPPED:
             st.info(p.message, icon=":material/stop_circle:")
             if p.diagnosis:
@@ -213,15 +283,58 @@ def live_panel(s: Studio, sb: SidebarResult) -> None:
         # while the curves move they are drawn lean and static; paused or done, hover and zoom work
         streaming = p.state in (R.RUNNING, R.STOPPING)
         points = MAX_LIVE_POINTS if streaming else MAX_CURVE_POINTS
-        c = run.curves(points) if run is not None else H.curves(s.model, points) if s.model is not None else None
+        smoothing, log_y, x_axis = curve_controls()
+        if run is not None:
+            c = run.curves(points, smoothing=smoothing)
+        else:
+            c = H.curves(s.model, points, smoothing=smoothing) if s.model is not None else None
         if c is not None:
-            charts.live_plotly_chart(charts.curve_figure(c, live=streaming), key="curves",
-                                     height=charts.CURVES_HEIGHT, static=streaming, label="Loss and accuracy curves")
+            charts.live_plotly_chart(charts.curve_figure(c, live=streaming, x_axis=x_axis, log_y=log_y),
+                                     key="curves", height=charts.CURVES_HEIGHT, static=streaming,
+                                     label="Loss and accuracy curves")
+            st.session_state["_curve_marks"] = [m.label for m in c.marks]  # what the chart marks (for tests)
+        legend = []
         if streaming:
-            st.caption(":blue[**━**] training loss/accuracy, smoothed · :orange[**━●**] validation after each "
-                       "epoch. Zoom and hover when the run ends or is paused.")
+            legend.append(":blue[**━**] training loss/accuracy, smoothed · :orange[**━●**] validation after each "
+                          "epoch. Zoom and hover when the run ends or is paused.")
+        if c is not None and c.marks:
+            kinds = {m.kind for m in c.marks}
+            legend.append(" · ".join(text for kind, text in (
+                ("lr", ":violet[**┆**] learning rate changed"), ("momentum", ":blue[**┆**] momentum changed"),
+                ("l2", ":orange[**┆**] l2 changed"), ("best", ":green[**│**] best epoch")) if kind in kinds))
+        if legend:
+            st.caption(" ".join(legend))
 
     _panel()
+
+
+def _kept(key: str, default) -> None:
+    """Give a page widget its value from the last visit (Streamlit forgets the state of widgets
+    that a page switch did not draw)."""
+    ss = st.session_state
+    if key not in ss:
+        ss[key] = ss.get(f"_kept_{key}", default)
+
+
+def _keep(key: str) -> None:
+    st.session_state[f"_kept_{key}"] = st.session_state[key]
+
+
+def curve_controls() -> tuple[float, bool, str]:
+    """TensorBoard's controls for the curves: smoothing, log-scale loss, x in epochs or steps."""
+    for k, v in CURVE_DEFAULTS.items():
+        _kept(k, v)
+    with st.container(horizontal=True, gap="medium", vertical_alignment="bottom", key="curve_controls"):
+        st.slider("Smoothing", min_value=0.0, max_value=0.99, step=0.01, key="curve_smoothing", width=220,
+                  on_change=_keep, args=("curve_smoothing",),
+                  help="Exponential moving average of the per-batch curves, as TensorBoard's slider: 0 shows the "
+                  "raw batches, 0.99 smooths the most. Bias-corrected, so the start does not lag towards 0.")
+        st.segmented_control("x axis", ["epochs", "steps"], key="curve_x", on_change=_keep, args=("curve_x",),
+                             help="Epochs: passes over the training data. Steps: mini-batches (weight updates).")
+        st.toggle("Log-scale loss", key="curve_log", on_change=_keep, args=("curve_log",),
+                  help="A logarithmic loss axis shows the late, small improvements.")
+    x_axis = st.session_state.get("curve_x") or "epochs"  # a segmented control can be emptied
+    return float(st.session_state["curve_smoothing"]), bool(st.session_state["curve_log"]), x_axis
 
 
 def controls(s: Studio, sb: SidebarResult) -> None:
@@ -231,24 +344,38 @@ def controls(s: Studio, sb: SidebarResult) -> None:
     can_train = s.model is not None and sb.ok and not active
     epochs = sb.settings.epochs
     why = " Fix the settings marked in red in the sidebar first." if not sb.ok else ""
-    c1, c2, c3, c4, c5 = st.columns(5)
-    c1.button("Start", icon=":material/play_arrow:", type="primary", disabled=not can_train, width="stretch",
+    # a row that wraps on narrow screens instead of cutting the labels
+    row = st.container(horizontal=True, gap="small", key="train_buttons")
+    c1 = c2 = c3 = c4 = c5 = c6 = row
+    c1.button("Start", icon=":material/play_arrow:", type="primary", disabled=not can_train, width=110,
               on_click=_start, key="btn_start",
               help=f"Train {epochs} epoch{'s' if epochs != 1 else ''} (set in the sidebar). "
               "A model that has already learned continues from where it is." + why)
     paused = state == R.PAUSED
     c2.button("Resume" if paused else "Pause", icon=":material/play_circle:" if paused else ":material/pause:",
-              disabled=state not in (R.RUNNING, R.PAUSED), width="stretch", on_click=_pause_resume,
+              disabled=state not in (R.RUNNING, R.PAUSED), width=110, on_click=_pause_resume,
               key="btn_pause",
               help="Pause after the current batch; Resume continues exactly where it paused.")
-    c3.button("Stop", icon=":material/stop:", disabled=state not in (R.RUNNING, R.PAUSED), width="stretch",
+    can_step = s.model is not None and sb.ok and state not in (R.RUNNING, R.STOPPING)
+    c3.button("Step", icon=":material/skip_next:", disabled=not can_step, width=110, on_click=_step,
+              key="btn_step",
+              help="Train exactly one mini-batch, then pause: the batch counter moves by one and the curves "
+              "gain one point. Without a run in progress it starts one (the sidebar's epochs), paused." + why)
+    c4.button("Stop", icon=":material/stop:", disabled=state not in (R.RUNNING, R.PAUSED), width=110,
               on_click=_stop, key="btn_stop",
               help="End this run after the current batch. Everything learned so far is kept.")
-    c4.button("+1 epoch", disabled=not can_train, width="stretch",
+    c5.button("+1 epoch", disabled=not can_train, width=110,
               on_click=_start, args=(1,), key="btn_plus1", help="Train one more epoch." + why)
-    c5.button("Reset", icon=":material/restart_alt:", disabled=active or s.model is None, width="stretch",
+    c6.button("Reset", icon=":material/restart_alt:", disabled=active or s.model is None, width=110,
               on_click=_ask_reset, key="btn_reset",
               help="Start over: same architecture, fresh random weights, history cleared.")
+    _kept("train_speed", DEFAULT_SPEED)
+    st.select_slider(
+        "Speed", options=list(SPEEDS), key="train_speed", on_change=_speed_changed, width=480,
+        help="How fast training runs, in mini-batches per second, so that you can watch the network learn: "
+        "from one batch a second to as fast as this machine can. It changes a run in progress at once. "
+        "Step trains one batch at a time.",
+    )
     if s.confirm == "reset":
         st.warning(f"Reset replaces what the model has learned ({F.model_text(s.model)}) with fresh random "
                    "weights. Continue?")

@@ -30,6 +30,9 @@ def _path(p: str) -> str:
 
 
 def page(path: str, studio: Studio | None = None, **state) -> AppTest:
+    """Run ``path`` with ``studio`` and ``state`` in session state; training runs as fast as possible
+    (the Train page's speed control) unless ``state`` says otherwise."""
+    state.setdefault("_kept_train_speed", "as fast as possible")
     at = AppTest.from_file(_path(path), default_timeout=TIMEOUT)
     if studio is not None:
         at.session_state["studio"] = studio

@@ -173,7 +173,7 @@ def test_train_pause_draw_and_upload(server, browser):
         assert at_pause <= later <= at_pause + 1, f"the run moved while paused: {paused!r} -> {later}"
         page.get_by_role("button", name="Resume").click()
         wait_progress(page, r"Training · Epoch", until=lambda text: batch_position(text) > later + 1)
-        page.get_by_role("button", name="Stop").click()
+        page.get_by_role("button", name="Stop", exact=True).click()
         wait_progress(page, r"Stopped")
         page.get_by_text(re.compile("everything learned so far is kept", re.I)).first.wait_for(timeout=LONG)
         assert_no_exception(page)

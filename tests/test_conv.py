@@ -592,3 +592,6 @@ def test_absurd_sizes_are_refused_before_allocating():
     with pytest.raises(ValueError, match="parameters"):
         m.add(conv)
     assert len(m.layers) == 1 and conv.params == {}
+    with pytest.raises(ShapeError, match=r"would output \(1, 200028, 200028\) = 40,011,200,784 values per sample"):
+        m.add(Conv2d(filters=1, kernel_size=3, padding=100_000))  # few parameters, a huge output
+    assert len(m.layers) == 1

@@ -141,13 +141,15 @@ def test_cnn_spec_round_trip_and_what_the_sidebar_cannot_show():
     cfg = spec.cnn_config(blocks=[ConvBlock(4, 5, "avg"), ConvBlock(6, 1, "none")], conv_activation="tanh",
                           flatten_dropout=0.1, input_shape=ds.input_shape, transform=ds.transform, outputs=10,
                           hidden=[], output_activation="softmax", loss="cse", optimizer="sgd", lr=0.02,
-                          momentum=0.8, seed=5)
-    back = spec.build(cfg).get_config()
+                          momentum=0.8, seed=5, l2=0.001)
+    model = spec.build(cfg)
+    assert [l.l2 for l in model.layers if l.trainable] == [0.001] * 3  # the conv kernels too
+    back = model.get_config()
     assert spec.same_architecture(cfg, back) and spec.validate(cfg) == {}
     v = spec.read_cnn(back)
     assert (v.conv, v.conv_activation, v.flatten_dropout, v.hidden) == (
         (ConvBlock(4, 5, "avg"), ConvBlock(6, 1, "none")), "tanh", 0.1, ())
-    assert (v.optimizer, v.lr, v.momentum, v.seed, v.kind) == ("sgd", 0.02, 0.8, 5, "cnn")
+    assert (v.optimizer, v.lr, v.momentum, v.seed, v.kind, v.l2) == ("sgd", 0.02, 0.8, 5, "cnn", 0.001)
     strided = spec.build(cfg)
     other = strided.get_config()
     other["layers"][0]["config"]["stride"] = [2, 2]

@@ -26,10 +26,13 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ShapeError
 from .base import Layer, Shape
 from .dense import initial_weights
 from .spatial import Axis, axes, check_fits, image_input_shape, image_shape, int_pair, padding_spec
 
+#: refuse outputs beyond this many values per sample (64 MB in float32), before allocating anything
+MAX_OUTPUT_VALUES = 16 * 1024 * 1024
 #: inference builds im2col in chunks of at most this many values (32 MB in float32)
 COLS_BUDGET = 8 * 1024 * 1024
 
@@ -133,6 +136,12 @@ class Conv2d(Layer):
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         _, rows, cols = self._geometry(input_shape)
+        values = self.filters * rows.out * cols.out
+        if values > MAX_OUTPUT_VALUES:
+            raise ShapeError(
+                f"Conv2d would output ({self.filters}, {rows.out}, {cols.out}) = {values:,} values per sample, more than "
+                f"the limit of {MAX_OUTPUT_VALUES:,}. Use fewer filters, less padding or a larger stride."
+            )
         return (self.filters, rows.out, cols.out)
 
     def planned_parameters(self, input_shape: Shape) -> int:

@@ -42,6 +42,17 @@ _OUTPUT_ONLY = ("softmax",)
 #: learning rates the menu always offers (the optimizers' typical rates and the current value join them)
 LR_PRESETS = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0)
 DROPOUT_PRESETS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+#: l2 coefficients the menu offers (weight decay on every dense layer; 0 = off)
+L2_PRESETS = (0.0, 1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03)
+
+
+def l2_label(value: float) -> str:
+    """Short menu text of an l2 coefficient: "off", "1e-4", "0.003"."""
+    if value == 0:
+        return "off"
+    if value >= 1e-3:
+        return f"{value:g}"
+    return f"{value:.1e}".replace(".0e", "e").replace("e-0", "e-")
 BATCH_PRESETS = (1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048)
 SAMPLE_PRESETS = (1_000, 2_000, 5_000, 10_000, 20_000, 30_000)
 

@@ -7,12 +7,30 @@ truncates its batch record and the next reading shows exactly that.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from nncore.metrics import curve_points
+
+
+#: per-batch hyper-parameters whose changes are marked on the curves, and how they are named
+MARKED = (("lr", "lr"), ("momentum", "momentum"), ("l2", "l2"))
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A vertical line on the curves: a hyper-parameter change or the best epoch.
+
+    ``x`` in passes over the training data and ``step`` in batches: where the line is drawn (a
+    change applies from the batch after ``step``; the best epoch ends at ``step``). ``kind`` is
+    "lr", "momentum", "l2" or "best"."""
+
+    x: float
+    step: float
+    kind: str
+    label: str
 
 
 @dataclass
@@ -36,6 +54,10 @@ class Curves:
     epoch_metric: np.ndarray
     val_loss: np.ndarray
     val_metric: np.ndarray
+    #: the step (1-based batch count over the whole record) of each batch point and of each epoch's end
+    batch_step: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    epoch_step: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    marks: tuple[Mark, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -97,10 +119,59 @@ def batch_positions(epochs: np.ndarray, batches: np.ndarray, batches_per_epoch: 
     return offsets[segment] + frac
 
 
-def curves(model: Any, max_points: int = 300, batches_per_epoch: int | None = None) -> Curves:
-    """The curves of a model's record (downsampled, smoothed by :func:`nncore.metrics.curve_points`)."""
+def _fmt(v: float) -> str:
+    return f"{v:.3g}"
+
+
+def change_marks(values: list, x: np.ndarray, steps: np.ndarray, kind: str, name: str) -> list[Mark]:
+    """A :class:`Mark` wherever ``values`` (one per batch record; None = not recorded) changes
+    from one recorded number to another, drawn where the previous batch ended."""
+    v = _floats(values)
+    if len(v) < 2:
+        return []
+    prev, cur = v[:-1], v[1:]
+    changed = np.flatnonzero(np.isfinite(prev) & np.isfinite(cur) & (prev != cur)) + 1
+    return [Mark(float(x[i - 1]), float(steps[i - 1]), kind, f"{name} {_fmt(v[i - 1])} → {_fmt(v[i])}")
+            for i in changed]
+
+
+def best_epoch_mark(monitor: np.ndarray, epoch_numbers: np.ndarray, epoch_x: np.ndarray, epoch_step: np.ndarray,
+                    what: str, restored_epoch: int | None = None) -> Mark | None:
+    """The epoch with the lowest ``monitor`` (e.g. validation loss), when two or more are recorded;
+    the ``restored_epoch`` when given (early stopping's best of its run, whose weights the model has)."""
+    finite = np.isfinite(monitor)
+    restored = np.flatnonzero(epoch_numbers == restored_epoch) if restored_epoch is not None else []
+    if len(restored):
+        i = int(restored[-1])
+    elif finite.sum() < 2:
+        return None
+    else:
+        i = int(np.nanargmin(np.where(finite, monitor, np.nan)))
+    number = int(epoch_numbers[i])
+    restored = " · restored" if restored_epoch == number else ""
+    return Mark(float(epoch_x[i]), float(epoch_step[i]), "best", f"best {what} · epoch {number}{restored}")
+
+
+def smoothing_alpha(smoothing: float | None, batches_per_epoch: int) -> float:
+    """EMA weight of a new point: 1 − ``smoothing`` (TensorBoard's slider, 0 = raw, up to 0.99), or
+    by default about an eighth of an epoch."""
+    if smoothing is None:
+        return min(0.3, max(0.05, 8.0 / max(batches_per_epoch, 1)))
+    smoothing = float(smoothing)
+    if not 0.0 <= smoothing < 1.0:
+        raise ValueError(f"smoothing must be in [0, 1); got {smoothing!r}.")
+    return 1.0 - smoothing
+
+
+def curves(model: Any, max_points: int = 300, batches_per_epoch: int | None = None,
+           smoothing: float | None = None, restored_epoch: int | None = None) -> Curves:
+    """The curves of a model's record (downsampled, smoothed by :func:`nncore.metrics.curve_points`
+    with ``smoothing`` as in :func:`smoothing_alpha`), with marks where the learning rate, momentum
+    or l2 changed and at the best epoch (validation loss, else training loss; ``restored_epoch``:
+    the epoch whose weights early stopping restored)."""
     metric = _metric_name(model)
-    bh = read_record(getattr(model, "batch_history", None) or {}, ("epoch", "batch", "loss", metric))
+    bh = read_record(getattr(model, "batch_history", None) or {},
+                     ("epoch", "batch", "step", "loss", metric, *(k for k, _ in MARKED)))
     h = read_record(getattr(model, "history", None) or {}, ("epoch", "loss", metric, "val_loss", f"val_{metric}"))
     n = len(bh.get("loss", []))
     if n and {"epoch", "batch"} <= set(bh):
@@ -108,17 +179,30 @@ def curves(model: Any, max_points: int = 300, batches_per_epoch: int | None = No
         x = batch_positions(np.asarray(bh["epoch"]), np.asarray(bh["batch"]), batches_per_epoch if running else None)
     else:
         x = np.arange(1, n + 1, dtype=np.float64) / max(batches_per_epoch or n or 1, 1)
+    steps = np.asarray(bh["step"], dtype=np.float64) if n and "step" in bh else np.arange(1, n + 1, dtype=np.float64)
     per = batches_per_epoch or (int(max(bh["batch"])) if n and "batch" in bh else 1)
-    alpha = min(0.3, max(0.05, 8.0 / max(per, 1)))  # about an eighth of an epoch
+    alpha = smoothing_alpha(smoothing, per)
     idx, loss, loss_s = curve_points(_floats(bh.get("loss", [])), max_points, alpha)
     _, acc, acc_s = curve_points(_floats(bh.get(metric, [np.nan] * n)), max_points, alpha)
     epoch_numbers = np.asarray(h.get("epoch", []), dtype=np.int64)
     epoch_x = epoch_numbers.astype(np.float64)
+    epoch_step = epoch_numbers.astype(np.float64) * per
     if n and len(epoch_numbers) and "epoch" in bh:
         e = np.asarray(bh["epoch"], dtype=np.int64)
         last = np.searchsorted(e, epoch_numbers, side="right") - 1
         ok = (last >= 0) & (e[np.clip(last, 0, None)] == epoch_numbers)
         epoch_x = np.where(ok, x[np.clip(last, 0, None)], epoch_x)
+        epoch_step = np.where(ok, steps[np.clip(last, 0, None)], epoch_step)
+    marks: list[Mark] = []
+    for key, name in MARKED:
+        if key in bh:
+            marks += change_marks(bh[key], x, steps, key, name)
+    val_loss, epoch_loss = _floats(h.get("val_loss", [])), _floats(h.get("loss", []))
+    has_val = bool(np.isfinite(val_loss).any())
+    best = best_epoch_mark(val_loss if has_val else epoch_loss, epoch_numbers, epoch_x, epoch_step,
+                           "val loss" if has_val else "loss", restored_epoch)
+    if best is not None:
+        marks.append(best)
     return Curves(
         metric=metric,
         batch_x=x[idx],
@@ -128,8 +212,11 @@ def curves(model: Any, max_points: int = 300, batches_per_epoch: int | None = No
         batch_metric_smooth=acc_s,
         epoch_x=epoch_x,
         epoch_number=epoch_numbers,
-        epoch_loss=_floats(h.get("loss", [])),
+        epoch_loss=epoch_loss,
         epoch_metric=_floats(h.get(metric, [])),
-        val_loss=_floats(h.get("val_loss", [])),
+        val_loss=val_loss,
         val_metric=_floats(h.get(f"val_{metric}", [])),
+        batch_step=steps[idx],
+        epoch_step=epoch_step,
+        marks=tuple(sorted(marks, key=lambda m: m.step)),
     )

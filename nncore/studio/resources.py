@@ -130,10 +130,11 @@ def max_trainings_from_env(environ: Mapping[str, str] | None = None, cpus: int |
 def blas_threads_from_env(environ: Mapping[str, str] | None = None) -> int:
     """``NNSTUDIO_BLAS_THREADS``: BLAS threads a training may use while it runs alone (default 1).
 
-    Measured on a 2-core machine (bench/load_test.py): two OpenBLAS threads are no faster than one
-    for the dashboard's networks when the cores are idle, and 4-25x slower as soon as anything else
-    (the Streamlit server itself, another replica, a neighbour) holds a core. Raise it only on a
-    machine whose cores are otherwise idle, for big batches.
+    Measured on a 2-core machine, 784-128-64-10 adam: with both cores idle two OpenBLAS threads are
+    5 % faster than one at batch 128 and 33 % at batch 1024; as soon as anything else holds a core
+    (the Streamlit server itself, another replica, a neighbour) they are 4-25x slower, because the
+    calling thread spins waiting for a worker thread that does not get a core. Raise it only where
+    the cores are otherwise idle.
     """
     environ = os.environ if environ is None else environ
     raw = (environ.get(ENV_BLAS_THREADS) or "").strip()

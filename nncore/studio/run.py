@@ -13,16 +13,23 @@ After a divergence the engine rolls its batch record back, so the curves show ex
 
 A stop wins whenever it comes, even before the first batch. A run that ends with every epoch done
 but a model that does not learn (``model.diagnosis()``) ends as FAILED with that sentence.
+
+Pace: ``pace`` is None (as fast as possible) or batches per second; it may change while the run
+trains and is applied between batches by waiting on an Event, so Pause, Stop, Step and a new pace
+interrupt the wait at once. :meth:`TrainingRun.step` trains exactly one mini-batch and pauses
+(from idle, paused, or a run that has ended: then it starts a new run). Engine callbacks (early
+stopping, learning-rate schedules) given as ``callbacks`` are passed to ``model.train``.
 """
 from __future__ import annotations
 
 import logging
 import math
+import numbers
 import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -69,6 +76,11 @@ class Progress:
     last_loss: float | None = None  # of the latest batch in the model's record
     last_accuracy: float | None = None
     last_epoch: dict[str, Any] = field(default_factory=dict)  # the latest row of model.history
+    pace: float | None = None  # batches per second, None = as fast as possible
+    #: the epoch whose weights early stopping restored at the end of the last run (else None)
+    restored_epoch: int | None = None
+    #: the last run had early stopping (its ending ``message`` says what it did)
+    early_stopping: bool = False
 
     @property
     def active(self) -> bool:
@@ -100,6 +112,15 @@ def _finite_or_none(v: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return f if math.isfinite(f) else None
+
+
+def check_pace(pace: Any) -> float | None:
+    """``pace`` as batches per second (a finite number > 0) or None (as fast as possible)."""
+    if pace is None:
+        return None
+    if isinstance(pace, bool) or not isinstance(pace, numbers.Real) or not (math.isfinite(pace) and pace > 0):
+        raise ValueError(f"pace must be a number of batches per second > 0, or None for as fast as possible; got {pace!r}.")
+    return float(pace)
 
 
 def model_progress(model: Any) -> Progress:
@@ -159,6 +180,10 @@ class TrainingRun:
     labels (class ids (n,) or targets (n, k)), e.g. read-only arrays shared by every session.
     ``val_x``, ``val_y``: optional validation data, evaluated by the engine after every epoch.
     ``abandon_after``: stop a run nobody has looked at (:meth:`touch`) for this many seconds.
+    ``pace``: batches per second (None: as fast as possible); change it any time with :meth:`set_pace`.
+    ``callbacks``: engine callbacks (e.g. ``nncore.callbacks.EarlyStopping``) for every run; :meth:`start`
+    may replace them. ``clock`` and ``wait`` (``wait(seconds)``, returning early when woken) exist
+    for tests: the pace is computed with ``clock`` and waited with ``wait``.
     """
 
     def __init__(
@@ -172,6 +197,10 @@ class TrainingRun:
         batch_size: int = 128,
         shuffle: bool = True,
         abandon_after: float | None = None,
+        pace: float | None = None,
+        callbacks: Sequence[Any] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wait: Callable[[float], Any] | None = None,
     ) -> None:
         if len(x) != len(y):
             raise ValueError(f"x has {len(x)} samples but y has {len(y)}.")
@@ -205,6 +234,17 @@ class TrainingRun:
         self._snap_cache: Any = None
         self._snap_cache_key: tuple | None = None
         self._version = 0  # changes whenever the weights may have changed (snapshot cache key)
+        self.callbacks: list[Any] = list(callbacks or [])
+
+        # pace and step
+        self._pace = check_pace(pace)
+        self._clock = clock
+        self._wake = threading.Event()  # interrupts a pace wait (pause, stop, step, new pace)
+        self._wait = wait or self._wake.wait
+        self._interval_start: float | None = None  # clock time the batch in progress was released
+        self._step_pending = False  # pause after the next completed batch (Step)
+        self._parked = threading.Event()  # set while the worker waits paused, or has ended
+        self._parked.set()
 
         # counters of the current/last run
         self._run_epochs = 0
@@ -226,59 +266,104 @@ class TrainingRun:
     def active(self) -> bool:
         return self.state in ACTIVE_STATES
 
-    def start(self, epochs: int) -> None:
-        """Train ``epochs`` more epochs in the background. Raises RuntimeError if already training."""
+    def start(self, epochs: int, callbacks: Sequence[Any] | None = None) -> None:
+        """Train ``epochs`` more epochs in the background (with ``callbacks`` when given, else the
+        run's). Raises RuntimeError if already training."""
+        with self._lock:
+            self._start_locked(epochs, callbacks, step=False)
+
+    def _start_locked(self, epochs: int, callbacks: Sequence[Any] | None, step: bool) -> None:
         epochs = int(epochs)
         if epochs < 1:
             raise ValueError("Train at least one epoch.")
-        with self._lock:
-            if self._state in ACTIVE_STATES or (self._thread is not None and self._thread.is_alive()):
-                raise RuntimeError("Training is already in progress.")
-            self._state = RUNNING
-            self._message = ""
-            self._diagnosis = None
-            self._traceback = ""
-            self._busy = True
-            self._pause_requested = False
-            self._stop_requested = False
-            self._abandoned = False
-            self._last_touch = time.monotonic()
-            self._resume.set()
-            self._run_epochs = epochs
-            self._run_epochs_done = 0
-            self._batch = 0
-            self._run_samples = 0
-            self._t_start = time.perf_counter()
-            self._t_end = None
-            self._paused_total = 0.0
-            self._pause_started = None
-            self._version += 1
-            self._thread = threading.Thread(target=self._worker, args=(epochs,), name="nncore-training", daemon=True)
-            self._thread.start()
+        if self._state in ACTIVE_STATES or (self._thread is not None and self._thread.is_alive()):
+            raise RuntimeError("Training is already in progress.")
+        if callbacks is not None:
+            self.callbacks = list(callbacks)
+        self._step_pending = bool(step)
+        self._parked.clear()
+        self._interval_start = None
+        self._state = RUNNING
+        self._message = ""
+        self._diagnosis = None
+        self._traceback = ""
+        self._busy = True
+        self._pause_requested = False
+        self._stop_requested = False
+        self._abandoned = False
+        self._last_touch = time.monotonic()
+        self._resume.set()
+        self._run_epochs = epochs
+        self._run_epochs_done = 0
+        self._batch = 0
+        self._run_samples = 0
+        self._t_start = time.perf_counter()
+        self._t_end = None
+        self._paused_total = 0.0
+        self._pause_started = None
+        self._version += 1
+        self._thread = threading.Thread(target=self._worker, args=(epochs,), name="nncore-training", daemon=True)
+        self._thread.start()
 
     def pause(self) -> bool:
         """Pause after the current batch. Returns False if there is nothing to pause."""
         with self._lock:
             if self._state != RUNNING:
                 return False
-            self._pause_requested = True
-            self._resume.clear()
-            self._state = PAUSED
-            self._pause_started = time.perf_counter()
+            self._pause_locked()
+            self._wake.set()  # a pace wait ends now; the worker parks
             return True
+
+    def _pause_locked(self) -> None:
+        self._pause_requested = True
+        self._resume.clear()
+        self._state = PAUSED
+        self._pause_started = time.perf_counter()
 
     def resume(self) -> bool:
         """Continue a paused run exactly where it stopped."""
         with self._lock:
             if self._state != PAUSED:
                 return False
-            self._pause_requested = False
-            if self._pause_started is not None:
-                self._paused_total += time.perf_counter() - self._pause_started
-                self._pause_started = None
-            self._state = RUNNING
-            self._resume.set()
+            self._step_pending = False
+            self._resume_locked()
             return True
+
+    def _resume_locked(self) -> None:
+        self._pause_requested = False
+        if self._pause_started is not None:
+            self._paused_total += time.perf_counter() - self._pause_started
+            self._pause_started = None
+        self._state = RUNNING
+        self._parked.clear()
+        self._resume.set()
+
+    def step(self, epochs: int = 1, callbacks: Sequence[Any] | None = None) -> bool:
+        """Train exactly one mini-batch, then pause.
+
+        Paused: the next batch runs and the run pauses again. Idle or ended: a new run of ``epochs``
+        epochs starts (with ``callbacks`` when given) and pauses after its first batch. Running: the
+        run pauses after the batch in progress. The last batch of a run is not followed by a pause:
+        the run ends as usual. Returns False when there is nothing to do (stopping).
+        Use :meth:`wait_parked` to wait until the batch is done.
+        """
+        with self._lock:
+            if self._state == RUNNING:
+                self._pause_locked()
+                self._wake.set()
+                return True
+            if self._state == PAUSED:
+                self._step_pending = True
+                self._resume_locked()
+                return True
+            if self._state == STOPPING:
+                return False
+            self._start_locked(epochs, callbacks, step=True)
+            return True
+
+    def wait_parked(self, timeout: float | None = None) -> bool:
+        """Wait until the worker waits paused or has ended (e.g. after :meth:`step`); True when it does."""
+        return self._parked.wait(timeout)
 
     def stop(self) -> bool:
         """Stop after the current batch (or before the first one), keeping everything learned so far."""
@@ -286,6 +371,7 @@ class TrainingRun:
             if self._state not in (RUNNING, PAUSED):
                 return False
             self._stop_requested = True
+            self._step_pending = False
             # the engine clears stop_training when train() begins; _on_train_begin sets it again
             self.model.stop_training = True
             if self._pause_started is not None:
@@ -294,7 +380,43 @@ class TrainingRun:
             self._pause_requested = False
             self._state = STOPPING
             self._resume.set()
+            self._wake.set()
             return True
+
+    # ------------------------------------------------------------------ pace
+    @property
+    def pace(self) -> float | None:
+        """Batches per second (None: as fast as possible)."""
+        with self._lock:
+            return self._pace
+
+    def set_pace(self, pace: float | None) -> None:
+        """Change the pace, also while training: the wait after the current batch is recomputed at once."""
+        pace = check_pace(pace)
+        with self._lock:
+            self._pace = pace
+            self._wake.set()
+
+    def pace_delay(self, now: float | None = None) -> float:
+        """Seconds the worker still waits before the next batch at the current pace (0 without a
+        pace): batches are released ``1 / pace`` seconds apart; a wait that overslept is made up,
+        a batch slower than the interval is not caught up."""
+        with self._lock:
+            return self._pace_delay_locked(self._clock() if now is None else now)
+
+    def _next_release_locked(self, now: float) -> float:
+        """When the batch released now counts as released: on the pace's grid when the worker is at
+        most one interval late (a wait that overslept is made up), else now (a slow batch or a
+        pause is not caught up)."""
+        if self._pace is None or self._interval_start is None:
+            return now
+        due = self._interval_start + 1.0 / self._pace
+        return due if now - due <= 1.0 / self._pace else now
+
+    def _pace_delay_locked(self, now: float) -> float:
+        if self._pace is None or self._interval_start is None:
+            return 0.0
+        return max(0.0, self._interval_start + 1.0 / self._pace - now)
 
     def touch(self) -> None:
         """Someone is watching (a page polled this run): keeps an ``abandon_after`` run alive."""
@@ -338,6 +460,9 @@ class TrainingRun:
                 samples_per_second=rate,
                 eta_seconds=eta,
                 elapsed_seconds=elapsed,
+                pace=self._pace,
+                restored_epoch=self._restored_epoch_locked(),
+                early_stopping=self._early_stopping() is not None,
             )
         return _with_record(p, self.model)
 
@@ -347,9 +472,12 @@ class TrainingRun:
         with self._lock:
             return self._traceback
 
-    def curves(self, max_points: int = 300) -> Curves:
-        """Downsampled curves of the model's record, cheap enough to plot every second."""
-        return curves(self.model, max_points, self.batches_per_epoch)
+    def curves(self, max_points: int = 300, smoothing: float | None = None) -> Curves:
+        """Downsampled curves of the model's record, cheap enough to plot every second, with the
+        marks of hyper-parameter changes and of the best epoch (see :func:`history.curves`)."""
+        with self._lock:
+            restored = self._restored_epoch_locked()
+        return curves(self.model, max_points, self.batches_per_epoch, smoothing=smoothing, restored_epoch=restored)
 
     def snapshot_model(self, timeout: float = 10.0) -> Any:
         """A consistent copy of the model, taken between two batches.
@@ -396,12 +524,16 @@ class TrainingRun:
 
     def _on_train_begin(self) -> None:
         with self._lock:
+            self._interval_start = self._clock()
             if self._stop_requested:  # a Stop pressed before the engine started wins
                 self.model.stop_training = True
 
     def _on_epoch_begin(self) -> None:
         with self._lock:
             self._batch = 0
+
+    def _last_batch_of_run_locked(self) -> bool:
+        return self._run_epochs_done + 1 >= self._run_epochs and self._batch >= self.batches_per_epoch
 
     def _on_batch_end(self, logs: dict) -> None:
         with self._lock:
@@ -421,15 +553,48 @@ class TrainingRun:
                 self.model.stop_training = True
             if self._stop_requested:
                 self.model.stop_training = True
-            must_wait = self._pause_requested and not self._stop_requested
-            if must_wait:
-                self._busy = False
-                self._serve_snapshot_locked()
-        if must_wait:
-            while not self._resume.wait(0.25):  # blocks here while paused; stop() also sets the event
-                pass
+            if self._step_pending and not self._stop_requested:
+                self._step_pending = False
+                if not self._last_batch_of_run_locked():  # the last batch ends the run as usual
+                    self._pause_locked()
+        self._wait_for_pace()
+        self._wait_while_paused()
+
+    def _wait_for_pace(self) -> None:
+        """Hold the worker until the pace releases the next batch; a pause, a stop or a new pace
+        wakes it at once (the delay is then recomputed). Snapshots are served meanwhile."""
+        while True:
             with self._lock:
+                if self._stop_requested or self._pause_requested:
+                    return
+                last = self._last_batch_of_run_locked()  # nothing follows it to hold back
+                now = self._clock()
+                delay = 0.0 if last else self._pace_delay_locked(now)
+                if delay <= 0:
+                    self._interval_start = self._next_release_locked(now)
+                    self._busy = True
+                    return
+                self._wake.clear()
+                if self._busy:
+                    self._busy = False  # weights are still: snapshots are taken directly
+                    self._serve_snapshot_locked()
+            self._wait(delay)
+
+    def _wait_while_paused(self) -> None:
+        with self._lock:
+            must_wait = self._pause_requested and not self._stop_requested
+            if not must_wait:
                 self._busy = True
+                return
+            self._busy = False
+            self._serve_snapshot_locked()
+            self._parked.set()
+        while not self._resume.wait(0.25):  # blocks here while paused; stop() also sets the event
+            pass
+        with self._lock:
+            self._parked.clear()
+            self._busy = True
+            self._interval_start = self._clock()
 
     def _on_epoch_end(self) -> None:
         with self._lock:
@@ -441,7 +606,8 @@ class TrainingRun:
         outcome, message, diagnosis, tb = FINISHED, "", None, ""
         try:
             kwargs: dict[str, Any] = dict(
-                epochs=epochs, batch_size=self.batch_size, shuffle=self.shuffle, callbacks=[_Callback(self)], verbose=0
+                epochs=epochs, batch_size=self.batch_size, shuffle=self.shuffle,
+                callbacks=[_Callback(self), *self.callbacks], verbose=0,
             )
             if self.val_x is not None and self.val_y is not None and len(self.val_x):
                 kwargs.update(val_x=self.val_x, val_y=self.val_y)
@@ -472,6 +638,22 @@ class TrainingRun:
                 self._version += 1
                 self._serve_snapshot_locked()
                 self._resume.set()
+                self._step_pending = False
+                self._parked.set()
+
+    def _early_stopping(self) -> Any:
+        """The run's EarlyStopping callback, if any."""
+        from nncore.callbacks import EarlyStopping
+
+        return next((cb for cb in self.callbacks if isinstance(cb, EarlyStopping)), None)
+
+    def _restored_epoch_locked(self) -> int | None:
+        if self._state not in TERMINAL_STATES or self._state == DIVERGED:
+            return None
+        es = self._early_stopping()
+        if es is None or not es.restore_best_weights or es.best_weights is None or not es.best_epoch:
+            return None
+        return int(es.best_epoch)
 
     def _ending(self) -> tuple[str, str]:
         """(state, message) of a train() call that returned normally."""
@@ -482,6 +664,9 @@ class TrainingRun:
             )
         if self._stop_requested:
             return STOPPED, stop_message(self._run_epochs_done, self._run_epochs, self._batch, self.batches_per_epoch)
+        es = self._early_stopping()
+        if es is not None:
+            return FINISHED, early_stopping_message(es, self._run_epochs_done, self._run_epochs)
         return FINISHED, f"Finished {self._run_epochs_done} epoch(s)."
 
 
@@ -498,6 +683,22 @@ def stop_message(epochs_done: int, epochs: int, batch: int, batches_per_epoch: i
     if epochs_done:
         return f"Stopped by you after epoch {epochs_done} of {epochs}; everything learned so far is kept."
     return "Stopped by you before the first batch; the model is unchanged."
+
+
+def early_stopping_message(es: Any, epochs_done: int, epochs: int) -> str:
+    """What a user reads after a run with early stopping (``es``: nncore.callbacks.EarlyStopping)."""
+    what = es.monitor.replace("val_", "validation ").replace("_", " ")
+    restored = es.restore_best_weights and es.best_weights is not None and es.best_epoch
+    if es.stopped_epoch:
+        text = (f"Stopped early after epoch {es.stopped_epoch} ({epochs_done} of {epochs} in this run): the {what} "
+                f"had not improved for {es.patience} epoch{'s' if es.patience != 1 else ''}.")
+    else:
+        text = f"Finished {epochs_done} epoch(s); early stopping was not needed."
+    if restored:
+        text += f" The weights of epoch {es.best_epoch}, the best {what} ({es.best:.4g}), were restored."
+    elif es.best_epoch:
+        text += f" The best {what} was at epoch {es.best_epoch}."
+    return text
 
 
 def divergence_message(exc: DivergenceError, model: Any = None) -> str:

@@ -67,6 +67,7 @@ class DenseValues:
     lr: float
     momentum: float | None  # None when the optimizer has no momentum rate
     seed: int | None
+    l2: float = 0.0  # the l2 coefficient of every dense (and conv) layer
     conv: tuple[ConvBlock, ...] = ()
     conv_activation: str = "relu"
     flatten_dropout: float = 0.0
@@ -88,6 +89,11 @@ class TrainSettings:
     val_fraction: float = 0.1
     batch_size: int = 128
     epochs: int = 3
+    #: learning-rate schedule: one of nncore.studio.run_callbacks.SCHEDULES ("none", "step", …)
+    schedule: str = "none"
+    #: early stopping: epochs without improvement before stopping (0 = off)
+    patience: int = 0
+    restore_best: bool = True
 
     @property
     def n_val(self) -> int:
@@ -114,9 +120,11 @@ def dense_config(
     momentum: float | None = None,
     seed: int | None = 0,
     metrics: Sequence[str] | None = ("accuracy",),
+    l2: float = 0.0,
 ) -> dict[str, Any]:
     """The config of a dense network on inputs of ``input_shape`` (after ``transform``): Flatten
-    first when a sample is not flat, the hidden rows, an FFL output of ``outputs`` units."""
+    first when a sample is not flat, the hidden rows, an FFL output of ``outputs`` units; ``l2`` on
+    the weights of every dense layer."""
     input_shape = [int(s) for s in input_shape]
     layers: list[dict[str, Any]] = []
     if len(input_shape) > 1:
@@ -125,11 +133,11 @@ def dense_config(
     else:
         first_shape = input_shape
     for h in hidden:
-        layers.append(_dense(first_shape, h.neurons, h.activation))
+        layers.append(_dense(first_shape, h.neurons, h.activation, l2))
         first_shape = None
         if h.dropout:
             layers.append({"type": "Dropout", "config": {"rate": float(h.dropout)}})
-    layers.append(_dense(first_shape, outputs, output_activation))
+    layers.append(_dense(first_shape, outputs, output_activation, l2))
     opt_config: dict[str, Any] = {"lr": float(lr)}
     uses_momentum = optimizers.uses_momentum_rate(optimizer) if optimizer in optimizers.OPTIMIZERS else False
     if uses_momentum and momentum is not None:
@@ -149,14 +157,23 @@ def dense_config(
     }
 
 
-def _dense(input_shape: list[int] | None, neurons: int, activation: str) -> dict[str, Any]:
+def _dense(input_shape: list[int] | None, neurons: int, activation: str, l2: float = 0.0) -> dict[str, Any]:
     return {"type": "FFL", "config": {"input_shape": input_shape, "neurons": int(neurons), "activation": activation,
-                                      "is_bias": True, "l2": 0.0}}
+                                      "is_bias": True, "l2": float(l2)}}
 
 
-def conv_layers(input_shape: Sequence[int], blocks: Sequence[ConvBlock], activation: str = "relu") -> list[dict[str, Any]]:
+def l2_of(config: dict[str, Any]) -> float | None:
+    """The l2 coefficient shared by all dense and conv layers of ``config`` (None when they differ)."""
+    values = {float((l.get("config") or {}).get("l2") or 0.0) for l in config.get("layers") or []
+              if l["type"] in ("FFL", "Conv2d")}
+    return values.pop() if len(values) == 1 else (0.0 if not values else None)
+
+
+def conv_layers(input_shape: Sequence[int], blocks: Sequence[ConvBlock], activation: str = "relu",
+                l2: float = 0.0) -> list[dict[str, Any]]:
     """Layer configs of conv ``blocks`` on images of ``input_shape`` (C, H, W) or (H, W), as
-    ``NN.get_config()`` writes them (so that a built model has the same architecture key)."""
+    ``NN.get_config()`` writes them (so that a built model has the same architecture key); ``l2``
+    regularises every kernel."""
     shape = [int(s) for s in input_shape]
     if len(shape) == 2:
         shape = [1, *shape]
@@ -165,7 +182,7 @@ def conv_layers(input_shape: Sequence[int], blocks: Sequence[ConvBlock], activat
         layers.append({"type": "Conv2d", "config": {
             "input_shape": shape if k == 0 else None, "filters": int(b.filters),
             "kernel_size": [int(b.kernel_size)] * 2, "stride": [1, 1], "padding": "same",
-            "activation": activation, "is_bias": True, "l2": 0.0}})
+            "activation": activation, "is_bias": True, "l2": float(l2)}})
         if b.pooling != "none":
             layers.append({"type": "Pool2d", "config": {
                 "kernel_size": [POOL_SIZE, POOL_SIZE], "stride": [POOL_SIZE, POOL_SIZE], "padding": "valid",
@@ -177,12 +194,13 @@ def with_conv(config: dict[str, Any], blocks: Sequence[ConvBlock], activation: s
               flatten_dropout: float = 0.0) -> dict[str, Any]:
     """A dense spec on images (Flatten first, see :func:`dense_config`) turned convolutional: the
     conv ``blocks`` before its Flatten, and Dropout(``flatten_dropout``) right after it when > 0.
-    The dense head, output and compile settings stay as they are."""
+    The dense head, output and compile settings stay as they are; the conv layers take the dense
+    layers' l2."""
     layers = list(config.get("layers") or [])
     if not layers or layers[0]["type"] != "Flatten":
         raise SpecError("Conv blocks go on image inputs: the dense spec must start with Flatten.")
     image = (layers[0].get("config") or {}).get("input_shape")
-    front = conv_layers(image, blocks, activation)
+    front = conv_layers(image, blocks, activation, l2_of(config) or 0.0)
     flatten = {"type": "Flatten", "config": {"input_shape": None}} if front else layers[0]
     tail = [{"type": "Dropout", "config": {"rate": float(flatten_dropout)}}] if front and flatten_dropout else []
     return {**config, "layers": [*front, flatten, *tail, *layers[1:]]}
@@ -197,7 +215,8 @@ def cnn_config(*, blocks: Sequence[ConvBlock], conv_activation: str = "relu", fl
 
 def read_dense(config: dict[str, Any]) -> DenseValues:
     """The sidebar's values for ``config``, exactly (the learning rate as it is). SpecError names
-    what the sidebar cannot show (another layer type, l2, a layer without bias...)."""
+    what the sidebar cannot show (another layer type, l2 that differs between layers, a layer
+    without bias...)."""
     layers = list(config.get("layers") or [])
     if layers and layers[0]["type"] == "Flatten":
         layers = layers[1:]
@@ -219,8 +238,8 @@ def read_cnn(config: dict[str, Any]) -> DenseValues:
             raise SpecError(f"The sidebar edits square kernels; conv layer {len(blocks) + 1} has {kh}×{kw}.")
         if _pair(c.get("stride", 1)) != (1, 1) or c.get("padding") != "same":
             raise SpecError("The sidebar edits conv layers with stride 1 and padding \"same\".")
-        if not c.get("is_bias", True) or c.get("l2"):
-            raise SpecError("The sidebar does not edit conv layers without bias or with l2 regularisation.")
+        if not c.get("is_bias", True):
+            raise SpecError("The sidebar does not edit conv layers without bias.")
         activations_seen.add(c.get("activation") or "linear")
         pooling = "none"
         if i + 1 < len(layers) and layers[i + 1]["type"] == "Pool2d":
@@ -281,10 +300,13 @@ def _read_head(config: dict[str, Any], layers: list[dict[str, Any]]) -> DenseVal
             continue
         if kind != "FFL":
             raise SpecError(f"The sidebar does not edit {kind} layers.")
-        if not c.get("is_bias", True) or c.get("l2"):
-            raise SpecError("The sidebar does not edit dense layers without bias or with l2 regularisation.")
+        if not c.get("is_bias", True):
+            raise SpecError("The sidebar does not edit dense layers without bias.")
         if i != len(layers) - 1:
             hidden.append(HiddenLayer(int(c["neurons"]), c.get("activation") or "linear", 0.0))
+    l2 = l2_of(config)
+    if l2 is None:
+        raise SpecError("The sidebar shows one l2 value for all dense layers (and conv layers); this network's layers have different ones.")
     out = layers[-1]["config"]
     name, lr, momentum = optimizer_settings(config)
     comp = config.get("compile") or {}
@@ -296,6 +318,7 @@ def _read_head(config: dict[str, Any], layers: list[dict[str, Any]]) -> DenseVal
         lr=lr,
         momentum=momentum,
         seed=config.get("seed"),
+        l2=l2,
     )
 
 
@@ -317,8 +340,9 @@ def optimizer_settings(config: dict[str, Any]) -> tuple[str, float, float | None
 # ----------------------------------------------------------------------------------------------
 def architecture(config: dict[str, Any]) -> str:
     """A key that is equal for two configs exactly when they compute the same function of the same
-    input size: layer types and settings in order (a leading Flatten and where a layer's input
-    shape is written do not count), and the number of input values."""
+    input size: layer types and settings in order (a leading Flatten, where a layer's input shape
+    is written and l2, a training setting that can change while training, do not count), and the
+    number of input values."""
     layers = list(config.get("layers") or [])
     if not layers:
         return "[]"
@@ -326,7 +350,8 @@ def architecture(config: dict[str, Any]) -> str:
     size = math.prod(int(s) for s in first) if first else None
     if layers[0]["type"] == "Flatten":
         layers = layers[1:]
-    body = [[l["type"], {k: _plain(v) for k, v in (l.get("config") or {}).items() if k != "input_shape"}] for l in layers]
+    body = [[l["type"], {k: _plain(v) for k, v in (l.get("config") or {}).items() if k not in ("input_shape", "l2")}]
+            for l in layers]
     return json.dumps([size, body], sort_keys=True)
 
 
@@ -369,7 +394,9 @@ def shape_text(config: dict[str, Any]) -> str:
 
 def optimizer_text(config: dict[str, Any]) -> str:
     name, lr, momentum = optimizer_settings(config)
-    return f"{name}, lr {lr:g}" + (f", momentum {momentum:g}" if momentum is not None else "")
+    l2 = l2_of(config)
+    return (f"{name}, lr {lr:g}" + (f", momentum {momentum:g}" if momentum is not None else "")
+            + (f", l2 {l2:g}" if l2 else ", l2 per layer" if l2 is None else ""))
 
 
 def describe(config: dict[str, Any]) -> dict[str, Any]:
@@ -519,6 +546,12 @@ def validate_training(settings: TrainSettings, available: int | None = None) -> 
         )
     if settings.epochs < 1:
         problems["epochs"] = "Train at least one epoch."
+    from .run_callbacks import SCHEDULES
+
+    if settings.schedule not in SCHEDULES:
+        problems["schedule"] = f"Unknown learning-rate schedule {settings.schedule!r}; choose one of {', '.join(SCHEDULES)}."
+    if settings.patience < 0:
+        problems["patience"] = "The early-stopping patience must be 0 (off) or more epochs."
     return problems
 
 

@@ -8,25 +8,39 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from nncore.studio.history import Curves
+from nncore.studio.history import Curves, Mark
 
 CURVES_HEIGHT = 320
 TRAIN_COLOR = "#4f46e5"
 VAL_COLOR = "#f97316"
 GRID_COLOR = "#e5e7eb"
 AXIS_COLOR = "#6b7280"
+#: colour of the vertical lines that mark a change of each kind, and of the best epoch
+MARK_COLORS = {"lr": "#7c3aed", "momentum": "#0891b2", "l2": "#b45309", "best": "#16a34a"}
+#: labelled marks are at least this share of the x range apart (the lines are all drawn)
+MARK_LABEL_GAP = 0.035
+#: up to this many batch points, the training curve shows a marker at each one
+FEW_POINTS = 40
 
 
-def curve_figure(c: Curves, live: bool = False) -> dict:
+def curve_figure(c: Curves, live: bool = False, x_axis: str = "epochs", log_y: bool = False) -> dict:
     """One plotly figure spec, loss (left) and the model's metric, e.g. accuracy (right): per-batch
-    points (faint, after training), their smoothed curve, and validation per epoch. While training
-    (``live``) it is kept lean, because it is redrawn every second: no raw per-batch trace."""
+    points (faint, after training), their smoothed curve, validation per epoch, and a vertical line
+    with a label at every mark (a change of learning rate, momentum or l2; the best epoch). While
+    training (``live``) it is kept lean, because it is redrawn every second: no raw per-batch trace.
+    ``x_axis``: "epochs" (passes over the training data) or "steps" (batches); ``log_y``: log-scale loss."""
+    if x_axis not in ("epochs", "steps"):
+        raise ValueError(f"x_axis must be 'epochs' or 'steps'; got {x_axis!r}.")
+    steps = x_axis == "steps"
     data: list[dict] = []
     empty = c.empty
     fraction = c.metric == "accuracy"
+    bx = c.batch_step if steps else c.batch_x
+    ex = c.epoch_step if steps else c.epoch_x
+    xfmt = "step %{x:,.0f}" if steps else "epoch %{x:.2f}"
     for col, key in ((1, "loss"), (2, "metric")):
         axes = dict(xaxis="x" if col == 1 else "x2", yaxis="y" if col == 1 else "y2")
-        bx, by, bys = c.batch_x, getattr(c, f"batch_{key}"), getattr(c, f"batch_{key}_smooth")
+        by, bys = getattr(c, f"batch_{key}"), getattr(c, f"batch_{key}_smooth")
         name = "loss" if key == "loss" else c.metric
         fmt = ".1%" if key == "metric" and fraction else ".4f"
         first = col == 1
@@ -35,21 +49,26 @@ def curve_figure(c: Curves, live: bool = False) -> dict:
                 data.append(dict(type="scatter", x=bx, y=by, mode="lines", name="train, per batch",
                                  line=dict(color=TRAIN_COLOR, width=1), opacity=0.25, hoverinfo="skip",
                                  legendgroup="raw", showlegend=first, **axes))
-            data.append(dict(type="scatter", x=bx, y=bys, mode="lines", name="train, smoothed",
+            few = len(bx) <= FEW_POINTS  # stepping batch by batch: every point visible
+            data.append(dict(type="scatter", x=bx, y=bys, mode="lines+markers" if few else "lines",
+                             name="train, smoothed", marker=dict(size=6, color=TRAIN_COLOR),
                              line=dict(color=TRAIN_COLOR, width=2.5), legendgroup="smooth", showlegend=first,
-                             hovertemplate=f"epoch %{{x:.2f}}<br>{name} %{{y:{fmt}}}<extra>train</extra>", **axes))
+                             hovertemplate=f"{xfmt}<br>{name} %{{y:{fmt}}}<extra>train</extra>", **axes))
         vy = c.val_loss if key == "loss" else c.val_metric
-        if len(c.epoch_x) and np.isfinite(vy).any():
-            data.append(dict(type="scatter", x=c.epoch_x, y=vy, mode="lines+markers",
+        if len(ex) and np.isfinite(vy).any():
+            data.append(dict(type="scatter", x=ex, y=vy, mode="lines+markers",
                              name="validation, per epoch", line=dict(color=VAL_COLOR, width=2.5),
                              marker=dict(size=8), customdata=c.epoch_number, legendgroup="val",
                              showlegend=first,
                              hovertemplate=f"after epoch %{{customdata}}<br>{name} %{{y:{fmt}}}"
                              "<extra>validation</extra>", **axes))
-    xtitle = dict(text="epochs of training data seen")
+    xtitle = dict(text="steps (batches)" if steps else "epochs")
     axis_style = dict(gridcolor=GRID_COLOR, zeroline=False, showline=False, ticks="outside", ticklen=4,
                       tickcolor="rgba(0,0,0,0)", automargin=True, title_font=dict(size=12, color=AXIS_COLOR),
                       tickfont=dict(size=11, color=AXIS_COLOR))
+    loss_axis = dict(title=dict(text="loss (log scale)" if log_y else "loss"), visible=not empty, **axis_style)
+    loss_axis.update(dict(type="log") if log_y else dict(rangemode="tozero"))
+    shapes, labels = mark_shapes(c.marks, steps, _x_span(bx, ex))
     layout = dict(
         height=CURVES_HEIGHT,
         font=dict(family="'Source Sans 3', 'Source Sans Pro', sans-serif", size=12, color="#1f2937"),
@@ -62,22 +81,52 @@ def curve_figure(c: Curves, live: bool = False) -> dict:
         xaxis=dict(domain=[0, 0.46], title=xtitle, rangemode="tozero", visible=not empty, **axis_style),
         xaxis2=dict(domain=[0.54, 1], title=xtitle, rangemode="tozero", visible=not empty, anchor="y2",
                     **axis_style),
-        yaxis=dict(title=dict(text="loss"), rangemode="tozero", visible=not empty, **axis_style),
+        yaxis=loss_axis,
         yaxis2=dict(title=dict(text=c.metric), anchor="x2", visible=not empty, **axis_style,
                     **(dict(range=[0, 1.01], tickformat=".0%") if fraction else {})),
+        shapes=shapes,
         annotations=[
             dict(text="<b>Loss</b>", x=0, y=1.0, xref="paper", yref="paper", xanchor="left", yanchor="bottom",
                  showarrow=False, font=dict(size=15)),
             dict(text=f"<b>{c.metric.capitalize() if fraction else c.metric.upper()}</b>", x=0.54, y=1.0, xref="paper", yref="paper", xanchor="left",
                  yanchor="bottom", showarrow=False, font=dict(size=15)),
+            *labels,
         ],
-        uirevision="curves",  # keep the user's zoom while the curves update
+        uirevision=f"curves-{x_axis}-{log_y}",  # keep the user's zoom while the curves update
     )
     if empty:
         layout["annotations"].append(dict(text="Press Start to train; the loss and accuracy curves appear here.",
                                           showarrow=False, x=0.5, y=0.45, xref="paper", yref="paper",
                                           font=dict(size=14, color=AXIS_COLOR)))
     return {"data": data, "layout": layout}
+
+
+def _x_span(*series: np.ndarray) -> float:
+    values = [float(np.nanmax(s)) for s in series if len(s) and np.isfinite(s).any()]
+    return max(values, default=1.0) or 1.0
+
+
+def mark_shapes(marks: tuple[Mark, ...], steps: bool, span: float) -> tuple[list[dict], list[dict]]:
+    """Plotly shapes (a dashed vertical line per mark, on both charts) and labels (on the loss
+    chart, written along the line; a label closer than MARK_LABEL_GAP to the previous one is left
+    out, the best epoch always labelled)."""
+    shapes: list[dict] = []
+    labels: list[dict] = []
+    last_labelled = -np.inf
+    for m in marks:
+        x = m.step if steps else m.x
+        color = MARK_COLORS.get(m.kind, AXIS_COLOR)
+        dash = "solid" if m.kind == "best" else "dot"
+        for xref, yref in (("x", "y domain"), ("x2", "y2 domain")):
+            shapes.append(dict(type="line", xref=xref, yref=yref, x0=x, x1=x, y0=0, y1=1, layer="below",
+                               line=dict(color=color, width=1.5, dash=dash)))
+        if m.kind == "best" or x - last_labelled >= MARK_LABEL_GAP * span:
+            labels.append(dict(text=m.label, x=x, y=1, xref="x", yref="y domain", xanchor="right", yanchor="top",
+                               textangle=-90, xshift=-2, showarrow=False, font=dict(size=10, color=color),
+                               bgcolor="rgba(255,255,255,0.75)"))
+            if m.kind != "best":
+                last_labelled = x
+    return shapes, labels
 
 
 def confusion_figure(cm: np.ndarray, class_names: list[str]) -> go.Figure:

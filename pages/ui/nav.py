@@ -11,6 +11,7 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("pages/draw.py", "Draw", ":material/draw:", "draw"),
     ("pages/inspect.py", "Inspect", ":material/biotech:", "inspect"),
     ("pages/runs.py", "Runs", ":material/compare_arrows:", "runs"),
+    ("pages/step.py", "Step", ":material/footprint:", "step"),
 ]
 
 

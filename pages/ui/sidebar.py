@@ -144,6 +144,7 @@ def show_config(config: dict[str, Any]) -> bool:
     ss["cfg_lr"] = v.lr
     if v.momentum is not None:
         ss["cfg_mr"] = v.momentum
+    ss["cfg_l2"] = v.l2
     if v.seed is not None:
         ss["cfg_seed"] = int(v.seed)
     return True
@@ -160,13 +161,16 @@ def read_sidebar() -> tuple[dict[str, Any], TrainSettings]:
         input_shape=ds.input_shape, transform=ds.transform, outputs=ds.n_outputs, hidden=hidden,
         output_activation=ss["cfg_out_act"], loss=ss["cfg_loss"], optimizer=opt.name, lr=float(ss["cfg_lr"]),
         momentum=float(ss["cfg_mr"]) if opt.uses_momentum_rate else None, seed=int(ss["cfg_seed"]),
-        metrics=["accuracy"] if ds.is_classification else None,
+        metrics=["accuracy"] if ds.is_classification else None, l2=float(ss.get("cfg_l2", STEER_DEFAULTS["cfg_l2"])),
     )
     if _network_kind(ds) == "cnn":
         config = spec.with_conv(config, _conv_blocks(), str(ss.get("cfg_conv_act", "relu")),
                                 float(ss.get("cfg_flat_drop", 0.0)))
     settings = TrainSettings(n_samples=int(ss["cfg_n_samples"]), val_fraction=float(ss["cfg_val"]),
-                             batch_size=int(ss["cfg_batch"]), epochs=int(ss["cfg_epochs"]))
+                             batch_size=int(ss["cfg_batch"]), epochs=int(ss["cfg_epochs"]),
+                             schedule=str(ss.get("cfg_schedule", STEER_DEFAULTS["cfg_schedule"])),
+                             patience=int(ss.get("cfg_patience", STEER_DEFAULTS["cfg_patience"])),
+                             restore_best=bool(ss.get("cfg_restore", STEER_DEFAULTS["cfg_restore"])))
     return config, settings
 
 
@@ -207,8 +211,13 @@ def follow_sidebar(s: Studio, config: dict[str, Any], problems: dict[str, str]) 
 
 
 def apply_training_settings(s: Studio, config: dict[str, Any]) -> str | None:
-    """Optimizer, learning rate, momentum and loss of ``config`` → the session's model, weights kept.
-    Returns a sentence when a change has to wait for the run to end."""
+    """Optimizer, learning rate, momentum, l2 and loss of ``config`` → the session's model, weights kept.
+    Returns a sentence when a change has to wait for the run to end.
+
+    The rate, momentum and l2 are steered (``set_hyperparameters``: at once, or from the next batch
+    while the model trains) when the sidebar's value changes, or on the first look at a model whose
+    values differ from the sidebar's. A rate that a schedule or the plateau rule set is left alone
+    until the user picks a new one."""
     m = s.model
     if m is None or not m.compiled:
         return None
@@ -223,13 +232,18 @@ def apply_training_settings(s: Studio, config: dict[str, Any]) -> str | None:
         except ValueError as exc:
             s.notify("error", f"The model could not use these settings: {exc}", "sidebar")
         return None
-    changes: dict[str, float] = {}
-    if lr != cur_lr:
-        changes["lr"] = lr
-    if momentum is not None and momentum != cur_momentum and "momentum" in m.optimizer.steerable:
-        changes["momentum"] = momentum
+    wanted = {"lr": lr, "momentum": momentum, "l2": spec.l2_of(config)}
+    last = st.session_state.get("_steered")
+    if isinstance(last, tuple) and last[0] is m:
+        base = last[1]  # the sidebar's values applied last: only a change in the sidebar steers
+    else:
+        base = {"lr": cur_lr, "momentum": cur_momentum, "l2": spec.l2_of(m.get_config())}
+    changes = {k: v for k, v in wanted.items() if v is not None and v != base.get(k)}
+    if "momentum" not in m.optimizer.steerable:
+        changes.pop("momentum", None)
     if changes:
         m.set_hyperparameters(**changes)  # at once, or from the next batch while it trains
+    st.session_state["_steered"] = (m, wanted)
     return None
 
 
@@ -408,7 +422,6 @@ DEFAULT_CONV = (ConvBlock(16, 3, "max"), ConvBlock(32, 3, "max"))
 KIND_LABELS = {"dense": "Dense (MLP)", "cnn": "Convolutional (CNN)"}
 POOLING_LABELS = {"none": "none", "max": "max 2×2", "avg": "avg 2×2"}
 KERNEL_PRESETS = (1, 3, 5, 7)
-FILTER_PRESETS = (4, 8, 16, 32, 64, 128)
 
 
 def _init_conv_state() -> None:
@@ -551,12 +564,14 @@ def _conv_section(ds: Any) -> None:
 
 
 def _optimizer_section(s: Studio, config: dict[str, Any], net_problems: dict[str, str]) -> None:
-    """Optimizer, learning rate and momentum: they steer the current model without rebuilding it."""
+    """Optimizer, learning rate, l2 and momentum: they steer the current model without rebuilding it."""
     ss = st.session_state
-    st.markdown("**Optimizer**", help="Optimizer, learning rate and momentum apply to the current model "
-                "as it is (its weights stay), even while it trains.")
+    _init_steer_state()
+    st.markdown("**Optimizer**", help="Optimizer, learning rate, l2 and momentum apply to the current model "
+                "as it is (its weights stay). The rate, l2 and momentum also change while it trains, from the "
+                "next batch; the curves mark each change.")
     opt = choices.optimizer(ss["cfg_opt"])
-    c1, c2 = st.columns(2)
+    c1, c2, c3 = st.columns([1.15, 1, 0.9])
     c1.selectbox(
         "Optimizer", choices.optimizer_names(), key="cfg_opt", on_change=_optimizer_changed,
         help="How the weights are updated from the gradients. "
@@ -566,6 +581,12 @@ def _optimizer_section(s: Studio, config: dict[str, Any], net_problems: dict[str
         "Learning rate", choices.learning_rates(float(ss["cfg_lr"])), key="cfg_lr", format_func=lambda v: f"{v:g}",
         help="Step size of each weight update. Too high and the loss jumps around or becomes "
         f"NaN (divergence); too low and learning is slow. Typical for {opt.name}: {opt.typical_lr:g}.",
+    )
+    c3.selectbox(
+        "L2", choices.with_value(choices.L2_PRESETS, float(ss["cfg_l2"])), key="cfg_l2",
+        format_func=choices.l2_label,
+        help="Weight decay on every dense layer: the loss gains l2·ΣW² over the weights (not the biases), "
+        "which pulls the weights towards 0 and reduces overfitting. The curves show the total loss.",
     )
     st.caption(opt.help)
     if "lr" in net_problems:
@@ -581,12 +602,41 @@ def _optimizer_section(s: Studio, config: dict[str, Any], net_problems: dict[str
     waiting = apply_training_settings(s, config) if not architecture_differs(s, config) and not net_problems else None
     if waiting:
         st.caption(f":orange[●] {waiting}")
+    _rate_now(s, config)
 
+
+#: the steering and stopping widgets' first values (read by read_sidebar before they are drawn)
+STEER_DEFAULTS: dict[str, Any] = {"cfg_l2": 0.0, "cfg_schedule": "none", "cfg_patience": 0, "cfg_restore": True}
+
+
+def _init_steer_state() -> None:
+    ss = st.session_state
+    for k, v in STEER_DEFAULTS.items():
+        if k not in ss:
+            ss[k] = v
+
+
+def _rate_now(s: Studio, config: dict[str, Any]) -> None:
+    """Say so when the model's rate is not the sidebar's (a schedule or the plateau rule changed it)."""
+    m = s.model
+    if m is None or not m.compiled or architecture_differs(s, config):
+        return
+    from nncore.callbacks import _current_lr  # the rate of the next batch, a queued change included
+
+    name, lr, _ = spec.optimizer_settings(config)
+    now = _current_lr(m)
+    if name == m.optimizer.name and now != lr:
+        st.caption(f":blue[●] The model now trains with learning rate **{now:.3g}** (set by the schedule); "
+                   "pick a rate above to set it yourself.")
 
 
 def _training_section(ds: Any, settings: TrainSettings) -> dict[str, str]:
-    """Batch size, epochs and seed; returns the problems of the training settings."""
+    """Batch size, epochs, seed, the learning-rate schedule and early stopping; returns the problems
+    of the training settings."""
+    from nncore.studio import run_callbacks as RC
+
     ss = st.session_state
+    _init_steer_state()
     st.markdown("**Training**")
     c1, c2, c3 = st.columns(3)
     c1.selectbox(
@@ -603,6 +653,25 @@ def _training_section(ds: Any, settings: TrainSettings) -> dict[str, str]:
         "Seed", min_value=0, max_value=2**31 - 1, step=1, key="cfg_seed",
         help="Random seed for the initial weights, the data subset and shuffling: the same "
         "seed and settings train the same network.",
+    )
+    watched = "validation loss" if settings.n_val else "training loss (there is no validation split)"
+    c1, c2 = st.columns([1.25, 1])
+    c1.selectbox(
+        "LR schedule", list(RC.SCHEDULES), key="cfg_schedule", format_func=lambda k: RC.SCHEDULES[k].label,
+        help="How the learning rate changes from epoch to epoch during a run (from the rate in force, so a "
+        "rate you pick meanwhile is kept and scheduled on). Applies from the next Start. "
+        + " ".join(c.help for c in RC.SCHEDULES.values()) + " The curves mark every change.",
+    )
+    c2.selectbox(
+        "Early stopping", RC.PATIENCE_CHOICES, key="cfg_patience",
+        format_func=lambda n: "off" if n == 0 else f"patience {n}",
+        help=f"Stop the run when the {watched} has not improved for this many epochs. Applies from the next "
+        "Start; the curves mark the best epoch.",
+    )
+    st.checkbox(
+        "Restore the best epoch's weights", key="cfg_restore", disabled=int(ss["cfg_patience"]) == 0,
+        help="When early stopping is on: at the end of the run, go back to the weights of the epoch with the "
+        f"best {watched} (Keras's restore_best_weights).",
     )
     train_problems = spec.validate_training(settings, ds.n_samples)
     if "batch_size" in train_problems:
