@@ -82,7 +82,7 @@ def _scenario(server, page):
                      .find(e => e.innerText.includes('Train loss'));
                    const v = m && m.querySelector('[data-testid="stMetricValue"]');
                    return v && /[0-9]/.test(v.innerText); }""")
-    page.get_by_role("button", name="Stop").click()
+    B.click_key(page, "btn_stop")
     _wait_progress(page, r"Stopped")
     _shot(page, "cnn_train.png")
 
