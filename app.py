@@ -14,7 +14,10 @@ st.set_page_config(
     menu_items={"About": "NN Studio: watch a from-scratch NumPy neural network learn MNIST."},
 )
 
-from pages.ui.nav import PAGES  # noqa: E402  (after set_page_config)
+from streamlit.errors import StreamlitAPIException  # noqa: E402
+
+from pages.ui import sessions, url_config  # noqa: E402  (after set_page_config)
+from pages.ui.nav import PAGES  # noqa: E402
 from pages.ui.sidebar import render_sidebar  # noqa: E402
 
 pages = [
@@ -23,9 +26,23 @@ pages = [
 ]
 page = st.navigation(pages, position="top")
 
+# The setup comes from the URL (once per session), the tab's parked work from its token (a reload).
+url_config.apply_from_url()
+sessions.restore(url_had_settings=bool(st.session_state.get(url_config.URL_HAD_SETTINGS)))
 # The sidebar belongs to the router so its widgets keep their values when the user switches pages.
-st.session_state["_router_sidebar"] = render_sidebar()
+try:
+    st.session_state["_router_sidebar"] = render_sidebar()
+except StreamlitAPIException as exc:  # a widget refused a value from the URL: drop those and rerun
+    if url_config.undo_after_widget_error(exc):
+        st.rerun()
+    raise
+if url_config.check_widgets():
+    st.rerun()
+url_config.write_url()
+url_config.show_notice()
 try:
     page.run()
 finally:
     st.session_state.pop("_router_sidebar", None)
+    url_config.write_url()
+    sessions.keep()

@@ -101,7 +101,7 @@ def main() -> None:
     print(f"  training alone: {40 * n_batches / dt:8.0f} batches/s ({40 / dt:.0f} epochs/s of {n_batches} batches)")
 
     # training in a TrainingRun while this thread draws back to back
-    from nncore.runner import TrainingRun  # moves to nncore.studio.run
+    from nncore.studio.run import TrainingRun
 
     m = P.playground_model(ds, seed=2)
     run = TrainingRun(m, ds.x, ds.y, val_x=ds.x_test, val_y=ds.y_test, batch_size=P.DEFAULT_BATCH_SIZE)

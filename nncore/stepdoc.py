@@ -871,7 +871,7 @@ def _rule_check(opt: str, cfg: dict[str, Any], g, before: dict, after: dict, t: 
 
 
 def _update_stage(i: int, trace, facts, dtype) -> Stage:
-    rec, name, f = trace["layers"][i], trace["names"][i], facts["layers"][i]
+    rec, name = trace["layers"][i], trace["names"][i]
     l = i + 1
     opt, cfg = facts["optimizer"], facts["optimizer_config"]
     t = int(trace.get("t", 1))

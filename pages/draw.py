@@ -9,6 +9,7 @@ import streamlit as st
 
 from nncore.studio import data as D
 from pages.ui import data as ui_data
+from pages.ui import data_picker
 from pages.ui.format import image_png, model_text
 from pages.ui.nav import page_link
 from pages.ui.notices import show_notices
@@ -31,7 +32,7 @@ def model_choices(s: Studio) -> dict[str, str]:
     radio keeps its identity while the model trains). The pretrained CNN first, then the MLP, then
     the session's model."""
     choices = dict(ui_data.pretrained_choices())
-    if s.model is not None:
+    if s.model is not None and D.mismatch(s.model, ui_data.dataset(ui_data.DATASET)) is None:
         choices["session"] = "Your model"
     return choices
 
@@ -153,10 +154,32 @@ def ds_shape() -> np.ndarray:
     return np.zeros(ui_data.dataset().input_shape[-2:], np.float32)
 
 
+def needs_images(choice) -> None:
+    """What the page says when the session's data is not images, with a way back to MNIST."""
+    ds = choice.dataset
+    what = ("2-D points" if choice.family == "points" else
+            f"a table of {D.task_summary(ds).n_features} columns")
+    st.info(f"Drawing needs image data; the current data is **{choice.label}** ({what}), so there is nothing to "
+            "draw for it. Switch to MNIST to draw digits" + (", or watch this data on the Playground page."
+                                                             if choice.family == "points" else "."),
+            icon=":material/draw:")
+    row = st.container(horizontal=True, gap="small")
+    row.button("Switch to MNIST", key="draw_to_mnist", icon=":material/swap_horiz:", on_click=data_picker.switch_to,
+               args=("mnist",), disabled=studio().training_active,
+               help="Train on MNIST's handwritten digits again (the sidebar changes to it).")
+    if choice.family == "points":
+        with row:
+            page_link("pages/playground.py", label="Go to the Playground", icon=":material/scatter_plot:")
+
+
 def main() -> None:
     sidebar_config()
     s = studio()
     st.title("Draw", anchor=False)
+    choice = data_picker.current()
+    if not choice.dataset.is_image:
+        needs_images(choice)
+        return
     choices = model_choices(s)
     if not choices:
         _, why = ui_data.pretrained()

@@ -5,7 +5,9 @@ import streamlit as st
 
 from nncore.studio import spec
 from pages.ui import data as ui_data
+from pages.ui import data_picker
 from pages.ui.format import model_text
+from pages.ui import sessions
 from pages.ui.nav import page_link
 from pages.ui.sidebar import sidebar_config
 from pages.ui.state import studio
@@ -28,7 +30,7 @@ with left:
     st.markdown(
         f"""
 1. **Configure** the network in the sidebar, or keep the defaults: a {sb.shape_text} network,
-   {name} with learning rate {lr:g}, {sb.settings.n_samples:,} training digits.
+   {name} with learning rate {lr:g}, {sb.settings.n_samples:,} training samples of {data_picker.current().label}.
    Hover over the small question-mark icons for an explanation of each setting.
 2. **Train**: press **Start** and watch the loss fall and the accuracy rise. Pause, stop or add an
    epoch at any time; you can leave the page while it trains.
@@ -43,6 +45,17 @@ with left:
         page_link("pages/draw.py", label="Draw a digit", icon=":material/draw:",
                     help="Let the network read your handwriting.")
     st.caption(f"Your current model: {model_text(s.model)}.")
+    st.caption(sessions.server_status_text())
+
+    st.subheader("Other data", anchor=False)
+    st.markdown(
+        "The sidebar's **Dataset** menu also offers TensorFlow Playground's six 2-D sets (circle, xor, gauss, "
+        "spiral and two regressions, with noise, seed and the Playground's input features): watch the decision "
+        "boundary bend on the **Playground** page. Or choose **Upload a CSV** to train on a table of your own "
+        "(two examples are one click away)."
+    )
+    page_link("pages/playground.py", label="Open the Playground", icon=":material/scatter_plot:",
+              help="The decision boundary and every neuron, live while the network trains on 2-D points.")
 
 with right:
     st.subheader("Tips", anchor=False)
@@ -58,9 +71,13 @@ with right:
     )
 
 st.divider()
+choice = data_picker.current()
+if choice.key != ("mnist",):
+    ds = choice.dataset
+    st.caption(f"**Current data:** {choice.label}. {ds.description.rstrip('.')}. {ds.credit}.")
 st.caption(
     "**Data:** the MNIST database of handwritten digits by Yann LeCun, Corinna Cortes and "
     "Christopher J.C. Burges, used under the "
     "[Creative Commons Attribution-Share Alike 3.0](https://creativecommons.org/licenses/by-sa/3.0/) "
-    f"license. {ui_data.dataset().description}"
+    f"license. {ui_data.dataset(ui_data.DATASET).description}"
 )

@@ -19,6 +19,7 @@ from nncore import analysis as I
 from nncore.studio import data as D
 from nncore.studio import spec
 from pages.ui import data as ui_data
+from pages.ui import data_picker
 from pages.ui.format import model_text, rgb_png
 from pages.ui.nav import page_link
 from pages.ui.notices import show_notices
@@ -52,7 +53,8 @@ def model_choices(s: Studio) -> dict[str, str]:
     choices: dict[str, str] = {}
     if s.model is not None:
         choices["session"] = "Your model"
-    choices.update(ui_data.pretrained_choices())
+    if ui_data.dataset().is_image:  # MNIST models: shown for image data only
+        choices.update(ui_data.pretrained_choices())
     return choices
 
 
@@ -61,7 +63,8 @@ def model_caption(s: Studio, key: str) -> str:
         pre, _ = ui_data.pretrained(key)
         ep = int(getattr(pre, "epoch", 0) or 0)
         return (f"{ui_data.PRETRAINED_LABELS[key]}: {spec.shape_text(pre.get_config())}, {pre.total_parameters:,} "
-                f"parameters, trained {ep} epoch{'s' if ep != 1 else ''} on all {ui_data.dataset().n_samples:,} training samples.")
+                f"parameters, trained {ep} epoch{'s' if ep != 1 else ''} on all "
+                f"{ui_data.dataset(ui_data.DATASET).n_samples:,} training samples.")
     if s.training_active:
         return f"Your model ({spec.shape_text(s.model.get_config())}): training now, the charts follow its live weights."
     if not s.has_learned:
@@ -148,6 +151,52 @@ def weights_panel(s: Studio, key: str, live: bool) -> None:
                 )
             st.caption("Hover a square to see its unit number and weights. The colour scale is centred on 0 "
                        "and clipped at the largest 1 % of weights so a few extreme ones do not wash out the rest.")
+            if live:
+                st.caption(":green[●] The network is training: the weights update every few seconds.")
+
+    _panel()
+
+
+def feature_weights_figure(model, feature_names) -> go.Figure:
+    """First-layer weights as a heatmap: one row per unit, one column per input feature."""
+    w = I.first_layer_weights(model)  # (inputs, units)
+    names = list(feature_names or [f"input {i + 1}" for i in range(w.shape[0])])
+    if len(names) != w.shape[0]:
+        names = [f"input {i + 1}" for i in range(w.shape[0])]
+    units = w.shape[1]
+    lim = float(np.abs(w).max()) or 1.0
+    fig = go.Figure(go.Heatmap(
+        z=w.T.astype(np.float32), x=names, y=[str(u) for u in range(units)], colorscale=DIVERGING, zmid=0,
+        zmin=-lim, zmax=lim, hovertemplate="unit %{y}<br>%{x}: weight %{z:.3f}<extra></extra>",
+        colorbar=dict(title=dict(text="weight", side="right"), thickness=12, len=0.8),
+    ))
+    fig.update_layout(height=int(np.clip(80 + 22 * units, 220, 620)), margin=dict(l=0, r=0, t=4, b=4),
+                      template="plotly_white", uirevision="feature_weights",
+                      xaxis=dict(type="category", side="top"), yaxis=dict(type="category", autorange="reversed",
+                                                                         title="unit"))
+    return fig
+
+
+def feature_weights_panel(s: Studio, key: str, live: bool, choice) -> None:
+    @st.fragment(run_every=POLL_SECONDS if live else None)
+    def _panel() -> None:
+        if live:
+            _watch_run_end(s)
+        model = current_model(s, key)
+        if model is None:
+            st.info("The training snapshot is not ready yet; it appears within a few seconds.")
+            return
+        hidden = len(model.trainable_layers) > 1
+        left, right = st.columns([3, 2], gap="large")
+        left.plotly_chart(feature_weights_figure(model, choice.dataset.feature_names), key="feature_weights",
+                          config=PLOT_CONFIG)
+        with right:
+            st.markdown("**What each first-layer unit reads of the inputs**" if hidden else
+                        "**How each output reads the inputs**")
+            st.caption(f"One row per unit of {'the first hidden layer (Dense 1)' if hidden else 'the output'}, one "
+                       f"column per input feature of {choice.label}: red weights raise the unit's output when the "
+                       "feature grows, blue ones lower it. The inputs are the features after the data's own "
+                       "transform (Playground features, or standardised table columns).")
             if live:
                 st.caption(":green[●] The network is training: the weights update every few seconds.")
 
@@ -492,7 +541,7 @@ def dynamics_panel(s: Studio, key: str, live: bool) -> None:
         stats = list(getattr(model, "layer_stats", []) or [])
         df = I.stats_frame(stats)
         if df.empty:
-            extra = (" The pretrained model was saved without them." if key == "pretrained" else "")
+            extra = (" The pretrained model was saved without them." if key in ui_data.PRETRAINED_LABELS else "")
             st.info(NO_STATS + extra, icon=":material/monitoring:")
             st.caption("Tip: build a network with 6 sigmoid hidden layers and train one epoch to watch "
                        "gradients vanish; then try relu.")
@@ -551,6 +600,23 @@ def main() -> None:
                 "NN Studio. Train yours on the Train page to look inside it.", icon=":material/info:")
     show_notices()
     live = key == "session" and s.training_active
+    choice = data_picker.current()
+    if key == "session" and D.mismatch(s.model, choice.dataset):
+        st.info(f"Your model does not fit the current data ({choice.label}): "
+                f"{D.mismatch(s.model, choice.dataset)}. Its training dynamics are below; build a new model in the "
+                "sidebar to look at it on this data.", icon=":material/swap_horiz:")
+        dynamics_panel(s, key, live)
+        return
+    if not choice.dataset.is_image:
+        st.caption(f"The current data is **{choice.label}**, not images: this page shows the first-layer weights per "
+                   "input feature and the training dynamics. Weights as pictures, one digit layer by layer and "
+                   "saliency maps need image data (MNIST).")
+        t1, t3 = st.tabs([":material/grid_view: First-layer weights", ":material/monitoring: Training dynamics"])
+        with t1:
+            feature_weights_panel(s, key, live, choice)
+        with t3:
+            dynamics_panel(s, key, live)
+        return
     shown = s.model if key == "session" else current_model(s, key)  # its layers, not its weights
     conv = shown is not None and I.has_conv(shown)
     first = ":material/filter: Filters" if conv else ":material/grid_view: First-layer weights"

@@ -3,19 +3,18 @@
 The training and test points over the network's output (a heatmap on a 100 × 100 grid, the
 Playground's orange-white-blue palette, "discretize" toggle, hover on a point for its features,
 label and prediction), beside it a thumbnail for every hidden neuron (what each unit has learned)
-and the train/test loss curves. :func:`render_playground_view` draws all that for any model and
+and the train/validation loss curves. :func:`render_playground_view` draws all that for any model and
 2-D dataset; the numbers come from ``nncore.boundary``.
 
-Run on its own (``streamlit run pages/playground.py``), :func:`main` adds a small local setup in
-``st.session_state["playground"]``: dataset, noise, seed, features, network, optimizer and
-Start / Pause / Stop / Step buttons driving a background training run.
+:func:`main` shows the session's current model and run on the data chosen in the shared sidebar
+(a Playground set, its noise, seed and input features), with Start / Pause / Stop / +1 epoch and the
+speed a 2-D run is held to. With other data it says what it needs and offers the Playground sets.
 """
 from __future__ import annotations
 
 import base64
 import io
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,10 +22,14 @@ import streamlit as st
 from PIL import Image
 
 from nncore import boundary as B
-from nncore import datasets
-from nncore import playground as P
-from pages import common as C
-from nncore.runner import ACTIVE_STATES, PAUSED, RUNNING, STOPPING, TrainingRun  # moves to nncore.studio.run
+from nncore.studio import data as D
+from nncore.studio import run as R
+from pages.ui import charts, data_picker, training
+from pages.ui import format as F
+from pages.ui.nav import page_link
+from pages.ui.notices import show_notices
+from pages.ui.sidebar import sidebar_config
+from pages.ui.state import Studio, record_finished_run, studio
 
 log = logging.getLogger("nnstudio.playground")
 
@@ -34,7 +37,6 @@ STATE_KEY = "playground"
 GRID_RESOLUTION = 100
 NEURON_RESOLUTION = 40
 REFRESH_SECONDS = 0.5  # the view follows a training run at least this often
-ABANDON_SECONDS = 300.0  # a run nobody watches (closed tab) stops itself
 ORANGE, MIDDLE, BLUE = B.PLAYGROUND_COLOURS
 COLORSCALE = [[0.0, ORANGE], [0.5, MIDDLE], [1.0, BLUE]]
 TEST_OUTLINE = "#111827"
@@ -157,11 +159,13 @@ def boundary_spec(grid: B.BoundaryGrid, dataset: Any, predictions: dict[str, tup
     return {"data": data, "layout": layout}
 
 
-def loss_spec(history: dict[str, list]) -> dict:
-    """Train and test loss per epoch (from ``model.history``) as a plotly figure dict."""
+def loss_spec(history: dict[str, list], val_name: str = "test") -> dict:
+    """Train and validation (``val_name``: what the validation data is, e.g. "test") loss per epoch
+    (from ``model.history``) as a plotly figure dict."""
     epochs = np.asarray(history.get("epoch", []), dtype=np.float64)
     data = []
-    for key, name, colour in (("loss", "train loss", TRAIN_LOSS_COLOUR), ("val_loss", "test loss", TEST_LOSS_COLOUR)):
+    for key, name, colour in (("loss", "train loss", TRAIN_LOSS_COLOUR),
+                              ("val_loss", f"{val_name} loss", TEST_LOSS_COLOUR)):
         values = np.asarray([np.nan if v is None else v for v in history.get(key, [])], dtype=np.float64)
         if values.size and np.isfinite(values).any():
             data.append({"type": "scatter", "mode": "lines", "x": epochs, "y": values, "name": name,
@@ -207,32 +211,33 @@ def thumbnails_html(units: B.NeuronGrids, features: tuple[list[str], np.ndarray]
 
 def _chart(spec: dict, key: str, height: int, label: str) -> None:
     """One place that puts a figure dict on the page: a chart that plotly.js updates in place
-    (pages.common.live_plotly_chart), so redraws while training show no blank frame, and starting
+    (pages.ui.charts.live_plotly_chart), so redraws while training show no blank frame, and starting
     or stopping a run does not swap the chart for another kind."""
-    C.live_plotly_chart(spec, key=key, height=height, label=label)
+    charts.live_plotly_chart(spec, key=key, height=height, label=label)
 
 
-def _summary(model: Any, dataset: Any) -> str:
+def _summary(model: Any, dataset: Any, val_name: str = "test") -> str:
     h = model.history
     if not h.get("epoch"):
         return "Epoch 0 · untrained: the colours show the network's random starting guess."
     parts = [f"Epoch {h['epoch'][-1]}", f"train loss {h['loss'][-1]:.3f}"]
     if h.get("val_loss") and h["val_loss"][-1] is not None:
-        parts.append(f"test loss {h['val_loss'][-1]:.3f}")
+        parts.append(f"{val_name} loss {h['val_loss'][-1]:.3f}")
     metric = "accuracy" if dataset.kind == "classification" else "r2"
     value = (h.get(f"val_{metric}") or [None])[-1]
     if value is not None:
-        parts.append(f"test accuracy {value:.1%}" if metric == "accuracy" else f"test R² {value:.3f}")
+        parts.append(f"{val_name} accuracy {value:.1%}" if metric == "accuracy" else f"{val_name} R² {value:.3f}")
     return " · ".join(parts)
 
 
 # ----------------------------------------------------------------------------------------------
 # The view
 # ----------------------------------------------------------------------------------------------
-def render_playground_view(model: Any, dataset: Any, *, live: bool) -> None:
+def render_playground_view(model: Any, dataset: Any, *, live: bool, val_name: str = "test") -> None:
     """Draw the Playground view of ``model`` (an nncore NN taking raw (x1, x2) points) on a 2-D
     ``dataset``. ``live``: the view is being redrawn while the model trains (no fading while an
-    element is recomputed). Charts update in place and keep the user's zoom either way."""
+    element is recomputed). ``val_name``: what the model's validation data is ("test" when it
+    validated on the dataset's test points). Charts update in place and keep the user's zoom either way."""
     if dataset.x.ndim != 2 or dataset.x.shape[1] != 2:
         st.info(f"The Playground view shows data with two inputs (x1, x2); {dataset.name!r} has samples of "
                 f"shape {tuple(dataset.x.shape[1:])}.", icon=":material/info:")
@@ -242,7 +247,7 @@ def render_playground_view(model: Any, dataset: Any, *, live: bool) -> None:
     extent = B.data_extent(dataset)
     grid = B.decision_grid(model, extent, GRID_RESOLUTION)
     units = B.neuron_grids(model, extent, NEURON_RESOLUTION)
-    features = B.feature_grids(dataset.transform, extent, NEURON_RESOLUTION)
+    features = B.feature_grids(model.input_transform or dataset.transform, extent, NEURON_RESOLUTION)
     predictions = {"train": B.point_predictions(model, dataset.x)}
     if dataset.x_test is not None:
         predictions["test"] = B.point_predictions(model, dataset.x_test)
@@ -255,7 +260,7 @@ def render_playground_view(model: Any, dataset: Any, *, live: bool) -> None:
         discrete = top.toggle("Discretize output", key="playground_discretize",
                               help="Colour each point of the plane by the class the network predicts there "
                                    "(its sign), instead of by how sure it is.")
-        top.caption(_summary(model, dataset))
+        top.caption(_summary(model, dataset, val_name))
         what = ("the network's output: orange −1, blue +1, pale where it is unsure"
                 if dataset.kind == "classification" else "the network's predicted value (orange low, blue high)")
         spec = boundary_spec(grid, dataset, predictions, discrete=discrete, value_range=B.value_range(dataset))
@@ -271,224 +276,77 @@ def render_playground_view(model: Any, dataset: Any, *, live: bool) -> None:
             st.caption("This network has no hidden layer: the output reads the input features directly.")
             st.html(thumbnails_html(units, features))
         st.markdown("**Loss**")
-        _chart(loss_spec(model.history), key="playground_loss", height=CURVES_HEIGHT, label="Loss curves")
+        _chart(loss_spec(model.history, val_name), key="playground_loss", height=CURVES_HEIGHT, label="Loss curves")
 
 
 # ----------------------------------------------------------------------------------------------
-# Standalone mode: a small local setup
+# The page: the session's model and run on the sidebar's data
 # ----------------------------------------------------------------------------------------------
-DATASET_NAMES = ("circle", "xor", "gauss", "spiral", "reg-plane", "reg-gauss")
-ACTIVATIONS = ("tanh", "relu", "leaky_relu", "sigmoid", "linear")
-OPTIMIZERS = ("adam", "sgd", "momentum", "rmsprop", "adagrad", "adamax", "adadelta", "iterative")
-LR_CHOICES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
-BATCH_CHOICES = (1, 5, 10, 20, 50, 100)
-FEATURES = ("x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)")
-FEATURE_LABELS = {"x1": "x₁", "x2": "x₂", "x1^2": "x₁²", "x2^2": "x₂²", "x1*x2": "x₁x₂",
-                  "sin(x1)": "sin(x₁)", "sin(x2)": "sin(x₂)"}
-WIDGET_DEFAULTS: dict[str, Any] = {
-    "pg_dataset": "spiral", "pg_noise": 0, "pg_seed": 0, "pg_hidden": "8,8", "pg_activation": P.DEFAULT_ACTIVATION,
-    "pg_optimizer": P.DEFAULT_OPTIMIZER, "pg_lr": P.DEFAULT_LR, "pg_batch": P.DEFAULT_BATCH_SIZE, "pg_epochs": 500,
-    "pg_speed": "watchable (10 epochs/s)",
-    **{f"pg_f_{f}": f in P.DEFAULT_FEATURES for f in FEATURES},
-}
+def _needs_points(choice: Any) -> None:
+    ds = choice.dataset
+    what = ("28×28 images" if ds.is_image else
+            f"a table with {D.task_summary(ds).n_features} input columns")
+    st.info(f"The Playground view needs 2-D data, points with two coordinates x₁ and x₂; the current data is "
+            f"**{choice.label}** ({what}). Choose one of the Playground sets to watch a network learn them:",
+            icon=":material/scatter_plot:")
+    row = st.container(horizontal=True, gap="small")
+    for name in data_picker.PLAYGROUND_SETS:
+        row.button(name, key=f"pg_switch_{name}", on_click=data_picker.switch_to, args=(name,),
+                   disabled=studio().training_active,
+                   help=f"Train on {data_picker.SOURCE_LABELS[name]} (the sidebar changes to it).")
 
 
-SPEEDS = {"slow motion (2 epochs/s)": 2.0, "watchable (10 epochs/s)": 10.0, "fast (50 epochs/s)": 50.0,
-          "full speed": None}
-
-
-class PacedRun(TrainingRun):
-    """A TrainingRun held to ``pace.epochs_per_second`` (nncore's Pace callback after every batch)."""
-
-    def __init__(self, *args: Any, epochs_per_second: float | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.pace = P.Pace(epochs_per_second)
-
-    def start(self, epochs: int) -> None:
-        self.pace.reset()
-        super().start(epochs)
-
-    def _on_batch_end(self, batch: int, logs: dict) -> None:
-        super()._on_batch_end(batch, logs)
-        self.pace.on_batch_end(batch, logs)
-
-
-@dataclass
-class PlaygroundState:
-    """The standalone page's session: its dataset, model and training run."""
-
-    dataset: Any = None
-    data_key: tuple | None = None
-    model: Any = None
-    model_key: tuple | None = None
-    run: PacedRun | None = None
-    error: str = ""
-
-    @property
-    def training(self) -> bool:
-        return self.run is not None and self.run.state in ACTIVE_STATES
-
-
-def state() -> PlaygroundState:
-    """This session's PlaygroundState (created on first use). Checked by its class name: Streamlit
-    executes the page file anew on every run, which defines a new class object each time."""
-    current = st.session_state.get(STATE_KEY)
-    if type(current).__name__ != PlaygroundState.__name__:
-        current = st.session_state[STATE_KEY] = PlaygroundState()
-    return current
-
-
-def _settings() -> dict[str, Any]:
-    ss = st.session_state
-    return {
-        "name": ss["pg_dataset"], "noise": int(ss["pg_noise"]), "seed": int(ss["pg_seed"]),
-        "features": tuple(f for f in FEATURES if ss[f"pg_f_{f}"]), "hidden": ss["pg_hidden"],
-        "activation": ss["pg_activation"], "optimizer": ss["pg_optimizer"], "lr": float(ss["pg_lr"]),
-        "batch": int(ss["pg_batch"]), "epochs": int(ss["pg_epochs"]),
-    }
-
-
-def sync(s: PlaygroundState, cfg: dict[str, Any], rebuild: bool = False) -> None:
-    """Make the dataset and the model follow the settings: a new learning rate applies at once (from
-    the next batch while training, weights kept); other changes build a new model, never while training."""
-    if s.model is not None and s.model.lr != cfg["lr"]:
-        s.model.set_hyperparameters(lr=cfg["lr"])
-    if s.training:
-        return
-    data_key = (cfg["name"], cfg["noise"], cfg["seed"], cfg["features"])
-    model_key = (*data_key, cfg["hidden"], cfg["activation"], cfg["optimizer"])
-    try:
-        if data_key != s.data_key:
-            s.dataset = datasets.get(cfg["name"], noise=cfg["noise"], seed=cfg["seed"], features=cfg["features"])
-            s.data_key = data_key
-        if rebuild or model_key != s.model_key or s.model is None:
-            s.model = P.playground_model(s.dataset, cfg["hidden"], cfg["activation"], cfg["optimizer"], cfg["lr"],
-                                         seed=cfg["seed"])
-            s.model_key, s.run = model_key, None
-        s.error = ""
-    except ValueError as exc:
-        s.error = str(exc)
-
-
-def _runner(s: PlaygroundState, batch: int) -> PacedRun:
-    if s.run is None or s.run.model is not s.model or s.run.batch_size != batch:
-        ds = s.dataset
-        s.run = PacedRun(s.model, ds.x, ds.y, val_x=ds.x_test, val_y=ds.y_test, batch_size=batch,
-                         abandon_after=ABANDON_SECONDS)
-    s.run.pace.epochs_per_second = SPEEDS[st.session_state["pg_speed"]]
-    return s.run
-
-
-def _speed_changed() -> None:
-    s = state()
-    if s.run is not None:
-        s.run.pace.epochs_per_second = SPEEDS[st.session_state["pg_speed"]]
-
-
-def _start() -> None:
-    s, cfg = state(), _settings()
-    if s.run is not None and s.run.state == PAUSED:
-        s.run.resume()
-        return
-    sync(s, cfg)
-    if s.error or s.training:
-        return
-    _runner(s, cfg["batch"]).start(cfg["epochs"])
-
-
-def _pause() -> None:
-    s = state()
-    if s.run is not None:
-        s.run.pause()
-
-
-def _stop() -> None:
-    s = state()
-    if s.run is not None and s.run.stop():
-        s.run.join(timeout=5.0)
-
-
-def _step() -> None:
-    """Train exactly one epoch and show the result."""
-    s, cfg = state(), _settings()
-    sync(s, cfg)
-    if s.error or s.training:
-        return
-    run = _runner(s, cfg["batch"])
-    run.start(1)
-    run.join(timeout=30.0)
-
-
-def _reset() -> None:
-    s = state()
-    _stop()
-    sync(s, _settings(), rebuild=True)
-
-
-def _sidebar(locked: bool) -> None:
-    with st.sidebar:
-        st.header("Playground", anchor=False)
-        st.selectbox("Dataset", DATASET_NAMES, key="pg_dataset", disabled=locked,
-                     format_func=lambda n: f"{n} — {datasets.DATASETS[n].summary.removeprefix('Playground: ')}")
-        st.slider("Noise", 0, 50, step=5, key="pg_noise", disabled=locked,
-                  help="As on the Playground: how far points may stray across the true boundary.")
-        st.number_input("Seed", 0, 10_000, step=1, key="pg_seed", disabled=locked,
-                        help="Chooses the data points and the network's starting weights.")
-        st.markdown("**Input features**")
-        cols = st.columns(2)
-        for i, f in enumerate(FEATURES):
-            cols[i % 2].checkbox(FEATURE_LABELS[f], key=f"pg_f_{f}", disabled=locked)
-        st.text_input("Hidden layers", key="pg_hidden", disabled=locked,
-                      help="Neurons per hidden layer, separated by commas, e.g. 8,8 or 4,4,2.")
-        st.selectbox("Activation", ACTIVATIONS, key="pg_activation", disabled=locked)
-        st.selectbox("Optimizer", OPTIMIZERS, key="pg_optimizer", disabled=locked)
-        st.select_slider("Learning rate", LR_CHOICES, key="pg_lr",
-                         help="Can be changed while training: applies from the next batch.")
-        st.select_slider("Batch size", BATCH_CHOICES, key="pg_batch", disabled=locked)
-        st.number_input("Epochs per Start", 1, 100_000, step=100, key="pg_epochs", disabled=locked)
-        st.selectbox("Speed", list(SPEEDS), key="pg_speed", on_change=_speed_changed,
-                     help="nncore learns these small problems in a fraction of a second; hold it back to watch.")
-
-
-def _controls(s: PlaygroundState) -> None:
-    state_now = s.run.state if s.run is not None else None
-    row = st.container(horizontal=True)
-    paused = state_now == PAUSED
-    row.button("Resume" if paused else "Start", key="pg_start", on_click=_start, type="primary",
-               icon=":material/play_arrow:", disabled=state_now in (RUNNING, STOPPING) or bool(s.error))
-    row.button("Pause", key="pg_pause", on_click=_pause, icon=":material/pause:", disabled=state_now != RUNNING)
-    row.button("Stop", key="pg_stop", on_click=_stop, icon=":material/stop:", disabled=state_now not in ACTIVE_STATES)
-    row.button("Step", key="pg_step", on_click=_step, icon=":material/skip_next:", disabled=s.training or bool(s.error),
-               help="Train one epoch.")
-    row.button("Reset", key="pg_reset", on_click=_reset, icon=":material/restart_alt:",
-               help="Start again from fresh random weights.")
+def _controls(s: Studio, can_train: bool, epochs: int) -> None:
+    run = s.run if s.run is not None and s.run.model is s.model else None
+    state = run.state if run is not None else R.IDLE
+    row = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
+    paused = state == R.PAUSED
+    row.button("Start", key="pg_start", on_click=training.start, type="primary", icon=":material/play_arrow:",
+               disabled=not can_train or state in R.ACTIVE_STATES,
+               help=f"Train {epochs} epochs (set in the sidebar), continuing from where the model is.")
+    row.button("Resume" if paused else "Pause", key="pg_pause", on_click=training.pause_resume,
+               icon=":material/play_circle:" if paused else ":material/pause:",
+               disabled=state not in (R.RUNNING, R.PAUSED), help="Pause after the current batch, or continue.")
+    row.button("Stop", key="pg_stop", on_click=training.stop, icon=":material/stop:",
+               disabled=state not in (R.RUNNING, R.PAUSED), help="End this run; everything learned is kept.")
+    row.button("+1 epoch", key="pg_step", on_click=training.start, args=(1,), icon=":material/skip_next:",
+               disabled=not can_train or state in R.ACTIVE_STATES, help="Train one more epoch.")
+    st.session_state.setdefault(training.SPEED_KEY, training.POINT_DEFAULT_SPEED)
+    row.selectbox("Speed", list(training.POINT_SPEEDS), key=training.SPEED_KEY, on_change=training.speed_changed,
+                  width=230, help="nncore learns these small problems in a fraction of a second; hold training "
+                  "back to watch it. Applies at once, also while training.")
 
 
 def main() -> None:
-    if "_router_sidebar" not in st.session_state:  # run on its own, not under the router
-        try:
-            st.set_page_config(page_title="Playground · NN Studio", layout="wide")
-        except Exception:  # already configured
-            pass
-    for k, v in WIDGET_DEFAULTS.items():
-        st.session_state.setdefault(k, v)
-    s = state()
-    sync(s, _settings())
-    _sidebar(locked=s.training)
+    sb = sidebar_config()
+    s = studio()
+    record_finished_run(s)
     st.title("Playground", anchor=False)
-    _controls(s)
-    if s.error:
-        st.error(s.error, icon=":material/error:")
+    choice = data_picker.current()
+    if choice.family != "points":
+        _needs_points(choice)
         return
-    run = s.run
-    run_every = REFRESH_SECONDS if run is not None and run.state in (RUNNING, STOPPING) else None
+    ds = choice.dataset
+    st.caption(f"**{choice.label}**: {ds.n_samples:,} training points (the sidebar's validation split of them "
+               f"is held out) and {ds.n_test:,} test points (dark outline).")
+    why = D.mismatch(s.model, ds) if s.model is not None else "there is no model yet"
+    _controls(s, can_train=s.model is not None and sb.ok and not why, epochs=sb.settings.epochs)
+    show_notices()
+    if why:
+        st.info(f"Your current model does not fit {choice.label}: {why}. Build a new model in the sidebar.",
+                icon=":material/swap_horiz:")
+        return
+    run = s.run if s.run is not None and s.run.model is s.model else None
+    streaming = run is not None and run.state in (R.RUNNING, R.STOPPING)
 
-    @st.fragment(run_every=run_every)
+    @st.fragment(run_every=REFRESH_SECONDS if streaming else None)
     def _live() -> None:
-        active = s.training
+        active = s.training_active
         if run is not None:
             run.touch()
             p = run.progress()
+            if p.state != R.IDLE:
+                st.caption(f"**{F.STATE_LABEL[p.state]}** · {F.progress_text(p)}")
             if p.message and not active:
                 st.caption(p.message)
         if active:
@@ -500,9 +358,12 @@ def main() -> None:
         if model is None:
             st.info("The training snapshot is not ready yet.")
             return
-        render_playground_view(model, s.dataset, live=active)
+        render_playground_view(model, ds, live=active, val_name="validation")
 
     _live()
+    st.caption("The sidebar sets the data (noise, seed, input features) and the network; the Train page has the "
+               "model's full results.")
+    page_link("pages/train.py", label="Results on the Train page", icon=":material/model_training:")
 
 
 if __name__ == "__main__":  # `streamlit run` and st.navigation both run pages as __main__

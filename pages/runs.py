@@ -14,6 +14,7 @@ import streamlit as st
 from nncore.studio import choices
 from nncore.studio import runs as RR
 from pages.ui import data as ui_data
+from pages.ui import data_picker
 from pages.ui.format import model_text
 from pages.ui.nav import page_link
 from pages.ui.notices import show_notices
@@ -208,6 +209,9 @@ def main() -> None:
         f"as long as all kept models together stay under {reg.max_kept_parameters / 1e6:.0f} million "
         "parameters (older models are released first; their rows and curves stay)."
     )
+    choice = data_picker.current()
+    st.caption(f"The current data is **{choice.label}**; the table holds this session's runs on any data (a "
+               "regression has no accuracy: its test R² and MAE are on the Train page).")
     show_notices()
     while reg.dropped:
         st.info(reg.dropped.pop(0), icon=":material/info:")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import numpy as np
 import streamlit as st
@@ -9,31 +10,20 @@ import streamlit as st
 from nncore.studio import data as D
 from nncore.studio import history as H
 from nncore.studio import run as R
-from nncore.studio import run_callbacks as RC
 from nncore.studio import spec
 from pages.ui import charts, format as F
+from pages.ui import sessions
 from pages.ui import data as ui_data
+from pages.ui import data_picker, training
 from pages.ui.notices import has_notices, show_notices
-from pages.ui.sidebar import SidebarResult, read_sidebar, show_config, sidebar_config
+from pages.ui.sidebar import SidebarResult, show_config, sidebar_config
 from pages.ui.state import Studio, studio
 
 log = logging.getLogger("nnstudio.train")
 
 POLL_SECONDS = 1.0
-ABANDON_SECONDS = 600.0  # a run nobody has polled for 10 minutes (tab closed) stops itself
 MAX_CURVE_POINTS = 400
 MAX_LIVE_POINTS = 120
-#: the speed control: name → batches per second (None: as fast as possible)
-SPEEDS: dict[str, float | None] = {
-    "1 batch/s": 1.0,
-    "3 batches/s": 3.0,
-    "10 batches/s": 10.0,
-    "30 batches/s": 30.0,
-    "as fast as possible": None,
-}
-#: the default pace: the default run (3 epochs of 71 batches) takes about 21 s on any machine
-DEFAULT_SPEED = "10 batches/s"
-STEP_WAIT_SECONDS = 30.0  # Step waits this long at most for its batch before the page shows it
 CURVE_DEFAULTS = {"curve_smoothing": 0.8, "curve_log": False, "curve_x": "epochs"}
 # The live panel is redrawn every second. Streamlit fades elements that are being recomputed and
 # slides the progress bar; in a browser without a GPU each of those animations repaints the page
@@ -49,120 +39,11 @@ STILL_CSS = """<style>
 # ----------------------------------------------------------------------------------------------
 # Actions (button callbacks: run before the page renders, so the page shows their result)
 # ----------------------------------------------------------------------------------------------
-def _prepare_run(s: Studio, settings: spec.TrainSettings, seed: int) -> bool:
-    """Make sure the session's run trains the current model on the current data settings."""
-    key = (settings.n_samples, settings.val_fraction, seed, settings.batch_size)
-    if s.run is not None and s.run.model is s.model and s.run_key == key:
-        return True
-    try:
-        split = ui_data.training_split(ui_data.DATASET, settings.n_samples, settings.val_fraction, seed)
-        s.run = R.TrainingRun(
-            s.model, split.x, split.y,
-            val_x=split.x_val if split.n_val else None, val_y=split.y_val if split.n_val else None,
-            batch_size=settings.batch_size, abandon_after=ABANDON_SECONDS, pace=_pace(),
-        )
-        s.run_key = key
-        return True
-    except Exception as exc:
-        log.exception("could not prepare training data")
-        s.notify("error", f"Training could not start: {exc}")
-        return False
-
-
-def _pace() -> float | None:
-    """Batches per second of the speed control (kept across pages)."""
-    return SPEEDS.get(st.session_state.get("_kept_train_speed", DEFAULT_SPEED), SPEEDS[DEFAULT_SPEED])
-
-
-def _speed_changed() -> None:
-    """The speed applies at once, also to a run in progress (from the next batch)."""
-    ss = st.session_state
-    ss["_kept_train_speed"] = ss["train_speed"]
-    s = studio()
-    if s.run is not None:
-        s.run.set_pace(_pace())
-
-
-def _ready_to_train(s: Studio) -> tuple[dict, spec.TrainSettings] | None:
-    """The sidebar's config and settings when the current model can train now, else None (with a notice)."""
-    config, settings = read_sidebar()
-    if s.model is None:
-        s.notify("error", "There is no model to train yet. Fix the sidebar settings and build one.")
-        return None
-    problems = {**spec.validate(config), **spec.validate_training(settings, ui_data.dataset().n_samples)}
-    if problems:
-        s.notify("error", "Training did not start: " + " ".join(problems.values()))
-        return None
-    if not s.model.compiled:
-        s.notify("error", "This model has no training settings (optimizer and loss), so it can only "
-                          "predict. Build a new model in the sidebar to train one.")
-        return None
-    if s.training_active:
-        return None
-    if not _prepare_run(s, settings, int(st.session_state.get("cfg_seed", 0))):
-        return None
-    return config, settings
-
-
-def _callbacks(s: Studio, settings: spec.TrainSettings, epochs: int) -> list:
-    """Fresh schedule and early-stopping callbacks for a run of ``epochs`` epochs."""
-    validation = s.run is not None and s.run.val_x is not None
-    return RC.run_callbacks(settings, s.model, epochs, validation)
-
-
-def _start(epochs: int | None = None) -> None:
-    s = studio()
-    ready = _ready_to_train(s)
-    if ready is None:
-        return
-    _, settings = ready
-    epochs = int(epochs or settings.epochs)
-    try:
-        s.run.set_pace(_pace())
-        s.run.start(epochs, callbacks=_callbacks(s, settings, epochs))
-        st.session_state["_train_seen_active"] = True
-    except Exception as exc:
-        s.notify("error", f"Training could not start: {exc}")
-
-
-def _step() -> None:
-    """Train exactly one mini-batch and pause (a paused run continues by one batch; otherwise a new
-    run of the sidebar's epochs starts paused after its first batch). Waits for that batch, so the
-    page shows it."""
-    s = studio()
-    run = s.run
-    if run is not None and run.model is s.model and run.state == R.PAUSED:
-        run.step()
-    else:
-        ready = _ready_to_train(s)
-        if ready is None:
-            return
-        _, settings = ready
-        try:
-            s.run.set_pace(_pace())
-            s.run.step(settings.epochs, callbacks=_callbacks(s, settings, settings.epochs))
-        except Exception as exc:
-            s.notify("error", f"Training could not start: {exc}")
-            return
-    st.session_state["_train_seen_active"] = True
-    s.run.wait_parked(STEP_WAIT_SECONDS)
-
-
-def _pause_resume() -> None:
-    s = studio()
-    if s.run is None:
-        return
-    if s.run.state == R.PAUSED:
-        s.run.resume()
-    elif s.run.pause():
-        s.run.wait_parked(STEP_WAIT_SECONDS)  # the page then shows the batch the run paused after
-
-
-def _stop() -> None:
-    s = studio()
-    if s.run is not None:
-        s.run.stop()
-        s.run.join(timeout=5)
+_start = training.start
+_step = training.step
+_pause_resume = training.pause_resume
+_stop = training.stop
+_speed_changed = training.speed_changed
 
 
 def _ask_reset() -> None:
@@ -226,7 +107,7 @@ def live_panel(s: Studio, sb: SidebarResult) -> None:
     """Progress, metrics and curves. Polls the run every second while training."""
     state = s.run.state if s.run is not None else R.IDLE
     # poll while the worker runs; a paused run changes nothing, so the page rests until Resume
-    run_every = POLL_SECONDS if state in (R.RUNNING, R.STOPPING) else None
+    run_every = POLL_SECONDS if state in (R.QUEUED, R.RUNNING, R.STOPPING) else None
 
     @st.fragment(run_every=run_every)
     def _panel() -> None:
@@ -243,7 +124,7 @@ def live_panel(s: Studio, sb: SidebarResult) -> None:
                     f"{sb.settings.n_val:,}")
         what = F.model_text(s.model)
         if p.active:
-            what += ", paused" if p.state == R.PAUSED else ", training now"
+            what += {R.PAUSED: ", paused", R.QUEUED: ", waiting for a training slot"}.get(p.state, ", training now")
         st.caption(f"Model: **{what}** · {s.source or 'not built'} · {data}")
         if p.active:
             st.session_state["_train_seen_active"] = True
@@ -254,6 +135,8 @@ def live_panel(s: Studio, sb: SidebarResult) -> None:
 
         if run is not None and p.state != R.IDLE:
             st.progress(p.fraction, text=f"**{F.STATE_LABEL[p.state]}** · {F.progress_text(p)}")
+        if p.state == R.QUEUED:
+            st.info(sessions.queue_text(p), icon=":material/hourglass_top:")
         if p.state == R.DIVERGED:
             st.error(p.message, icon=":material/warning:")
         elif p.state == R.ERROR:
@@ -274,11 +157,18 @@ def live_panel(s: Studio, sb: SidebarResult) -> None:
                   help="Completed passes over the training set, over all runs of this model.")
         m2.metric("Train loss (batch)", F.fmt_number(p.last_loss),
                   help="Loss of the most recent training batch.")
-        m3.metric("Train accuracy (batch)", "–" if p.last_accuracy is None else f"{p.last_accuracy:.1%}",
-                  help="Share of the most recent training batch classified correctly.")
-        va = last.get("val_accuracy")
-        m4.metric("Validation accuracy", "–" if va is None or not np.isfinite(va) else f"{va:.1%}",
-                  help="Accuracy on the held-out validation samples after the last full epoch.")
+        if "r2" in (getattr(s.model, "metrics", None) or []):  # a regression: R² instead of accuracy
+            m3.metric("Train R² (epoch)", F.fmt_number(last.get("r2"), ".3f"),
+                      help="R² of the predictions on the training samples over the last epoch: 1 is perfect, "
+                      "0 is no better than always predicting the mean.")
+            m4.metric("Validation R²", F.fmt_number(last.get("val_r2"), ".3f"),
+                      help="R² on the held-out validation samples after the last full epoch.")
+        else:
+            m3.metric("Train accuracy (batch)", "–" if p.last_accuracy is None else f"{p.last_accuracy:.1%}",
+                      help="Share of the most recent training batch classified correctly.")
+            va = last.get("val_accuracy")
+            m4.metric("Validation accuracy", "–" if va is None or not np.isfinite(va) else f"{va:.1%}",
+                      help="Accuracy on the held-out validation samples after the last full epoch.")
 
         # while the curves move they are drawn lean and static; paused or done, hover and zoom work
         streaming = p.state in (R.RUNNING, R.STOPPING)
@@ -341,9 +231,11 @@ def controls(s: Studio, sb: SidebarResult) -> None:
     run = s.run
     state = run.state if run is not None else R.IDLE
     active = state in R.ACTIVE_STATES
-    can_train = s.model is not None and sb.ok and not active
+    fits = s.model is not None and D.mismatch(s.model, ui_data.dataset()) is None
+    can_train = fits and sb.ok and not active
     epochs = sb.settings.epochs
-    why = " Fix the settings marked in red in the sidebar first." if not sb.ok else ""
+    why = (" Fix the settings marked in red in the sidebar first." if not sb.ok else
+           " The current model does not fit the current data: build a new model in the sidebar." if not fits else "")
     # a row that wraps on narrow screens instead of cutting the labels
     row = st.container(horizontal=True, gap="small", key="train_buttons")
     c1 = c2 = c3 = c4 = c5 = c6 = row
@@ -353,15 +245,15 @@ def controls(s: Studio, sb: SidebarResult) -> None:
               "A model that has already learned continues from where it is." + why)
     paused = state == R.PAUSED
     c2.button("Resume" if paused else "Pause", icon=":material/play_circle:" if paused else ":material/pause:",
-              disabled=state not in (R.RUNNING, R.PAUSED), width=110, on_click=_pause_resume,
+              disabled=state not in (R.QUEUED, R.RUNNING, R.PAUSED), width=110, on_click=_pause_resume,
               key="btn_pause",
               help="Pause after the current batch; Resume continues exactly where it paused.")
-    can_step = s.model is not None and sb.ok and state not in (R.RUNNING, R.STOPPING)
+    can_step = s.model is not None and sb.ok and state not in (R.QUEUED, R.RUNNING, R.STOPPING)
     c3.button("Step", icon=":material/skip_next:", disabled=not can_step, width=110, on_click=_step,
               key="btn_step",
               help="Train exactly one mini-batch, then pause: the batch counter moves by one and the curves "
               "gain one point. Without a run in progress it starts one (the sidebar's epochs), paused." + why)
-    c4.button("Stop", icon=":material/stop:", disabled=state not in (R.RUNNING, R.PAUSED), width=110,
+    c4.button("Stop", icon=":material/stop:", disabled=state not in (R.QUEUED, R.RUNNING, R.PAUSED), width=110,
               on_click=_stop, key="btn_stop",
               help="End this run after the current batch. Everything learned so far is kept.")
     c5.button("+1 epoch", disabled=not can_train, width=110,
@@ -369,13 +261,14 @@ def controls(s: Studio, sb: SidebarResult) -> None:
     c6.button("Reset", icon=":material/restart_alt:", disabled=active or s.model is None, width=110,
               on_click=_ask_reset, key="btn_reset",
               help="Start over: same architecture, fresh random weights, history cleared.")
-    _kept("train_speed", DEFAULT_SPEED)
-    st.select_slider(
-        "Speed", options=list(SPEEDS), key="train_speed", on_change=_speed_changed, width=480,
-        help="How fast training runs, in mini-batches per second, so that you can watch the network learn: "
-        "from one batch a second to as fast as this machine can. It changes a run in progress at once. "
-        "Step trains one batch at a time.",
-    )
+    _kept("train_speed", training.DEFAULT_SPEED)
+    if data_picker.current().family != "points":  # 2-D points go at the Playground page's speed
+        st.select_slider(
+            "Speed", options=list(training.SPEEDS), key="train_speed", on_change=_speed_changed, width=480,
+            help="How fast training runs, in mini-batches per second, so that you can watch the network learn: "
+            "from one batch a second to as fast as this machine can. It changes a run in progress at once. "
+            "Step trains one batch at a time.",
+        )
     if s.confirm == "reset":
         st.warning(f"Reset replaces what the model has learned ({F.model_text(s.model)}) with fresh random "
                    "weights. Continue?")
@@ -390,9 +283,18 @@ def controls(s: Studio, sb: SidebarResult) -> None:
 def results(s: Studio) -> None:
     if s.model is None or s.training_active or not s.has_learned:
         return
-    ds = ui_data.dataset()
+    choice = data_picker.current()
+    ds = choice.dataset
     st.subheader("Results on the test set", divider="gray",
-                 help=f"{ds.n_test:,} samples the network never saw during training.")
+                 help=f"{ds.n_test:,} samples of {choice.label} the network never saw during training.")
+    why = D.mismatch(s.model, ds)
+    if why:
+        st.info(f"Your current model does not fit the current data ({choice.label}): {why}. Build a new model in "
+                "the sidebar, or switch back to the data it was made for.", icon=":material/swap_horiz:")
+        return
+    if ds.x_test is None:
+        st.info(f"{choice.label} has no test set.", icon=":material/info:")
+        return
     try:
         ev = ui_data.evaluation(s)
     except Exception as exc:
@@ -402,9 +304,17 @@ def results(s: Studio) -> None:
     if ev is None:
         return
     c1, c2, c3 = st.columns([1, 1, 2])
-    c1.metric("Test accuracy", "–" if ev.accuracy is None else f"{ev.accuracy:.2%}",
-              help="Share of the test samples classified correctly.")
-    c2.metric("Test loss", F.fmt_number(ev.loss), help="The training loss measured on the test samples.")
+    if ev.is_regression:
+        c1.metric("Test R²", F.fmt_number(ev.r2, ".3f"),
+                  help="Coefficient of determination on the test samples: 1 is perfect, 0 is no better than "
+                  "always predicting the mean.")
+        c2.metric("Test MAE", F.fmt_number(ev.mae, ".4g"),
+                  help=f"Mean absolute error: how far a prediction of {ds.target_name!r} is from the true value, "
+                  "on average.")
+    else:
+        c1.metric("Test accuracy", "–" if ev.accuracy is None else f"{ev.accuracy:.2%}",
+                  help="Share of the test samples classified correctly.")
+        c2.metric("Test loss", F.fmt_number(ev.loss), help="The training loss measured on the test samples.")
     with c3:
         name = f"nn_studio_{spec.shape_text(s.model.get_config())}_{s.epochs_trained}ep.json"
         model = s.model
@@ -421,15 +331,30 @@ def results(s: Studio) -> None:
             csv = pd.DataFrame(H.read_record(h)).to_csv(index=False)
             st.download_button("Download history (.csv)", data=csv, file_name="training_history.csv",
                                mime="text/csv", icon=":material/table_view:", on_click="ignore",
-                               key="download_history", help="The model's record per epoch (loss, accuracy, "
+                               key="download_history", help="The model's record per epoch (loss, metrics, "
                                "validation, seconds, learning rate) as a CSV table.")
+        sessions.recovery_note(s)
 
+    if ev.is_regression:
+        st.markdown(f"**Predicted against true {ds.target_name!r}**",
+                    help="One dot per test sample. On the dashed diagonal the prediction equals the true value; "
+                    "dots above it are predicted too high, below it too low.")
+        st.plotly_chart(charts.regression_figure(ev.true, ev.predicted, ds.target_name), key="regression_scatter",
+                        config={"displaylogo": False})
+        st.caption(f"Test loss (mean squared error) {F.fmt_number(ev.loss)} on {ev.n:,} test samples.")
+        return
     left, right = st.columns([1, 1.2])
     with left:
         st.markdown("**Confusion matrix**", help="Rows: the true class. Columns: what the network predicted. "
                     "The diagonal holds the correct answers; bright off-diagonal cells are common mistakes.")
         st.plotly_chart(charts.confusion_figure(ev.confusion, list(ds.class_names)), key="confusion",
                         config={"displaylogo": False})
+    if not ds.is_image:  # the gallery of mistakes shows pictures: for other data, a table per class
+        with right:
+            st.markdown(f"**Per class** ({ev.n_wrong:,} of {ev.n:,} test samples are wrong)",
+                        help="For each true class: its test samples and the share the network got right.")
+            st.dataframe(per_class_table(ev, ds.class_names), hide_index=True, key="per_class")
+        return
     with right:
         mis = ev.mistakes
         st.markdown(f"**Most confident mistakes** ({ev.n_wrong:,} of {ev.n:,} test samples are wrong)",
@@ -437,12 +362,24 @@ def results(s: Studio) -> None:
                     "true label → prediction (confidence).")
         if len(mis["index"]) == 0:
             st.success("No mistakes on the test set.")
-        elif ds.is_image:
+        else:
             names = ds.class_names
             cols = st.columns(6)
             for k, (i, t, p, c) in enumerate(zip(mis["index"], mis["true"], mis["pred"], mis["confidence"])):
                 cols[k % 6].image(F.image_png(D.image_of(ds.x_test[i], ds), 3),
                                   caption=f"{names[t]} → {names[p]} ({c:.0%})", width="stretch")
+
+
+def per_class_table(ev, class_names) -> "Any":
+    """Test samples and share classified correctly per true class, as a DataFrame."""
+    import pandas as pd
+
+    from nncore.metrics import per_class_accuracy
+
+    counts = ev.confusion.sum(axis=1)
+    share = per_class_accuracy(ev.confusion)
+    return pd.DataFrame({"class": list(class_names), "test samples": counts.astype(int),
+                         "correct": [f"{v:.1%}" if n else "–" for v, n in zip(share, counts)]})
 
 
 def upload_section(s: Studio) -> None:
@@ -461,7 +398,17 @@ def main() -> None:
     s = studio()
     st.title("Train", anchor=False)
     st.html(STILL_CSS)
-    if s.model is not None and s.has_learned and not sb.net_problems and not spec.same_architecture(
+    choice = data_picker.current()
+    paced = ""
+    if choice.family == "points":
+        speed = st.session_state.get(training.SPEED_KEY, training.POINT_DEFAULT_SPEED)
+        paced = f" Runs on 2-D points go at the Playground page's speed: {speed}."
+    st.caption(f"Data: **{choice.label}** ({'images' if choice.dataset.is_image else choice.dataset.kind}; "
+               f"choose it in the sidebar).{paced}")
+    if s.model is not None and D.mismatch(s.model, choice.dataset):
+        st.warning(f"Your current model does not fit {choice.label}: {D.mismatch(s.model, choice.dataset)}. Press "
+                   "**Build new model** in the sidebar to train on this data.", icon=":material/swap_horiz:")
+    elif s.model is not None and s.has_learned and not sb.net_problems and not spec.same_architecture(
             sb.config, s.model.get_config()):
         st.info("The sidebar describes a different network than the current model. Start continues "
                 "training the current model; press **Build new model** in the sidebar to use the new layers.",

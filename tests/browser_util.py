@@ -199,11 +199,9 @@ def set_select(page, key: str, option: str, timeout: float = 120_000) -> None:
     box.wait_for(timeout=timeout)
     if box.input_value() == option:
         return
-    # typing filters the list to a few options next to the box: a select low in a long sidebar
-    # opens its list where clicking through all the options does not reach them
-    box.scroll_into_view_if_needed()
-    box.click()
-    box.fill(option)
+    # centre it first: a menu opened at the bottom edge of the (scrolling) sidebar shows no options
+    box.evaluate("e => e.scrollIntoView({block: 'center'})")
+    page.locator(f".st-key-{key} button[aria-haspopup='listbox']").first.click()
     page.get_by_role("option", name=option, exact=True).first.click(timeout=timeout)
     page.wait_for_function(
         f"""() => {{ const e = document.querySelector('.st-key-{key} input[role="combobox"]');

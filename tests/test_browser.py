@@ -79,7 +79,7 @@ def metric_value(page, label: str) -> str:
 def curves_drawn(page) -> tuple[int, float]:
     """(points, furthest x) drawn on the loss/accuracy curves — plotly inside the live-chart
     component's iframe."""
-    chart = page.frame_locator('[data-testid="stCustomComponentV1"]').first.locator(".js-plotly-plot")
+    chart = page.frame_locator('.st-key-curves [data-testid="stCustomComponentV1"]').first.locator(".js-plotly-plot")
     chart.locator(".scatterlayer .trace").first.wait_for(timeout=LONG)
     return tuple(chart.evaluate(
         "el => [el.data.reduce((n, t) => n + (t.x ? t.x.length : 0), 0),"

@@ -1,4 +1,5 @@
-"""AppTest of the Playground page run on its own (pages/playground.py with its standalone setup)."""
+"""AppTest of the Playground page (pages/playground.py): the session's model and run on the data the
+shared sidebar chooses, drawn as the Playground's view."""
 from __future__ import annotations
 
 import base64
@@ -17,9 +18,16 @@ SLOW = "slow motion (2 epochs/s)"
 def app():
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     yield at
-    run = getattr(at.session_state["playground"], "run", None) if "playground" in at.session_state else None
+    s = at.session_state["studio"] if "studio" in at.session_state else None
+    run = getattr(s, "run", None)
     if run is not None and run.stop():  # never leave a training thread behind
         run.join(10)
+
+
+def spiral(at: AppTest) -> AppTest:
+    at.selectbox(key="cfg_data").set_value("spiral").run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
 
 
 def arr(value) -> np.ndarray:
@@ -40,8 +48,19 @@ def thumbnails(at) -> str:
     return "".join(e.proto.body for e in at.get("html") if "pg-grid" in e.proto.body)
 
 
-def test_untrained_view_renders_heatmap_points_and_neurons(app):
+def test_with_mnist_the_page_says_what_it_needs_and_offers_the_playground_sets(app):
     assert not app.exception
+    info = " ".join(i.value for i in app.info)
+    assert "needs 2-D data" in info and "MNIST" in info
+    assert not live_specs(app)
+    app.button(key="pg_switch_circle").click().run()
+    assert app.session_state["cfg_data"] == "circle"
+    assert app.session_state["studio"].model.output_size == 2
+    assert len(live_specs(app)) == 2
+
+
+def test_untrained_view_renders_heatmap_points_and_neurons(app):
+    spiral(app)
     boundary = live_specs(app)[0]
     heat = boundary["data"][0]
     assert heat["type"] == "heatmap" and arr(heat["z"]).shape == (100, 100)
@@ -49,78 +68,80 @@ def test_untrained_view_renders_heatmap_points_and_neurons(app):
     names = [d["name"] for d in boundary["data"][1:]]
     assert names == ["train -1", "train +1", "test -1", "test +1"]
     assert sum(len(arr(d["x"])) for d in boundary["data"][1:]) == 500
-    test_outline = boundary["data"][3]["marker"]["line"]["color"]
-    assert test_outline != boundary["data"][1]["marker"]["line"]["color"]
     hover = boundary["data"][1]["hovertemplate"]
-    assert "x1 = " in hover and "x2 = " in hover and "sin(x1)" in hover and "label" in hover and "prediction" in hover
+    assert "x1 = " in hover and "sin(x1)" in hover and "label" in hover and "prediction" in hover
     html = thumbnails(app)
-    assert html.count("<img") == 4 + 16  # input features + 8 + 8 hidden units
-    assert 'title="Dense 2 · unit 8"' in html and "data:image/png;base64," in html
+    assert html.count("<img") == 4 + 16  # input features + 8 + 8 hidden units (the sidebar's 2-D preset)
+    assert 'title="Dense 2 · unit 8"' in html
     assert "Epoch 0" in " ".join(c.value for c in app.caption)
 
 
+def test_the_features_chosen_in_the_sidebar_reach_the_model_and_the_view(app):
+    spiral(app)
+    app.checkbox(key="cfg_feat_x1sq").check().run()
+    app.checkbox(key="cfg_feat_sinx1").uncheck().run()
+    model = app.session_state["studio"].model
+    assert list(model.input_transform.features) == ["x1", "x2", "x1^2", "sin(x2)"]
+    assert 'alt="input x1^2"' in thumbnails(app) and 'alt="input sin(x1)"' not in thumbnails(app)
+
+
 def test_discretize_gives_two_colours(app):
+    spiral(app)
     app.toggle(key="playground_discretize").set_value(True).run()
     z = arr(live_specs(app)[0]["data"][0]["z"])
     assert set(np.unique(z)) <= {-1.0, 1.0}
 
 
-def test_pick_spiral_train_live_pause_and_stop(app):
-    app.selectbox(key="pg_dataset").set_value("circle").run()
-    app.selectbox(key="pg_dataset").set_value("spiral").run()
-    s = app.session_state["playground"]
-    assert s.dataset.name == "spiral"
-    # a run long by construction: 100,000 epochs at 2 epochs/s
-    app.selectbox(key="pg_speed").set_value(SLOW)
-    app.number_input(key="pg_epochs").set_value(100_000)
+def test_train_live_pause_and_stop(app):
+    spiral(app)
+    s = app.session_state["studio"]
+    app.selectbox(key="pg_speed").set_value(SLOW).run()
+    app.number_input(key="cfg_epochs").set_value(100).run()  # 100 epochs at 2 epochs/s: long by construction
     app.button(key="pg_start").click().run()
     assert not app.exception
+    assert s.run.pace == 2.0 * s.run.batches_per_epoch  # 2 epochs/s, in batches per second
     assert s.run.state == "running"
-    assert app.selectbox(key="pg_dataset").disabled  # settings are locked while training
+    assert app.selectbox(key="cfg_data").disabled  # the data is locked while training
     app.button(key="pg_pause").click().run()  # holds the worker at a batch boundary
     assert s.run.state == "paused"
-    assert app.button(key="pg_start").label == "Resume"
+    assert app.button(key="pg_pause").label == "Resume"
     live = live_specs(app)
-    assert len(live) == 2  # boundary and loss curves, updated in place while training
-    heat = live[0]["data"][0]
-    assert heat["type"] == "heatmap" and arr(heat["z"]).shape == (100, 100)
-    assert thumbnails(app).count("<img") == 20
-    model = s.model
-    app.select_slider(key="pg_lr").set_value(0.03).run()  # steerable while training: same model
-    assert s.model is model and s.run.state == "paused" and not app.select_slider(key="pg_lr").disabled
+    assert len(live) == 2 and arr(live[0]["data"][0]["z"]).shape == (100, 100)
+    app.selectbox(key="pg_speed").set_value("full speed").run()
+    assert s.run.pace is None  # the speed applies to the run at once
     app.button(key="pg_stop").click().run()
-    s.run.join(60)
-    assert s.run.state == "stopped" and not s.run.active
-    assert model.lr == 0.03  # applied when the run ended at the latest
+    assert s.run.join(60)
+    assert s.run.state == "stopped"
     app.run()
-    assert not app.selectbox(key="pg_dataset").disabled
+    assert not app.selectbox(key="cfg_data").disabled
 
 
-def test_step_trains_one_epoch_and_the_loss_curve_appears(app):
+def test_one_epoch_draws_the_loss_curves(app):
+    spiral(app)
     app.button(key="pg_step").click().run()
-    s = app.session_state["playground"]
+    s = app.session_state["studio"]
+    assert s.run.join(60)
+    app.run()
     assert s.model.epoch == 1
     loss = live_specs(app)[1]
-    assert [d["name"] for d in loss["data"]] == ["train loss", "test loss"]
+    assert [d["name"] for d in loss["data"]] == ["train loss", "validation loss"]
     assert arr(loss["data"][0]["x"]).tolist() == [1]
     assert "Epoch 1" in " ".join(c.value for c in app.caption)
 
 
 def test_regression_set_colours_points_by_target(app):
-    app.selectbox(key="pg_dataset").set_value("reg-gauss").run()
+    app.selectbox(key="cfg_data").set_value("reg-gauss").run()
     assert not app.exception
     boundary = live_specs(app)[0]
     assert [d["name"] for d in boundary["data"][1:]] == ["train", "test"]
     assert "target = " in boundary["data"][1]["hovertemplate"]
-    assert app.session_state["playground"].model.loss.name == "mse"
+    assert app.session_state["studio"].model.loss.name == "mse"
 
 
-def test_bad_settings_are_explained(app):
-    app.text_input(key="pg_hidden").set_value("8,x").run()
-    assert any("'x' is not a whole number" in e.value for e in app.error)
-    app.text_input(key="pg_hidden").set_value("8,8").run()
-    for f in ("x1", "x2", "sin(x1)", "sin(x2)"):
-        app.checkbox(key=f"pg_f_{f}").uncheck()
+def test_no_feature_ticked_is_explained_and_the_data_stays(app):
+    spiral(app)
+    for key in ("x1", "x2", "sinx1", "sinx2"):
+        app.checkbox(key=f"cfg_feat_{key}").uncheck()
     app.run()
-    assert any("at least one feature" in e.value for e in app.error)
-    assert app.button(key="pg_start").disabled and app.button(key="pg_step").disabled
+    assert any("at least one input feature" in e.value for e in app.sidebar.error)
+    assert app.session_state["studio"].model.input_size == 4  # still the last usable choice

@@ -91,10 +91,14 @@ def mismatch(model: Any, dataset: Any) -> str | None:
     need_out = dataset.n_outputs
     if model.input_size == need_in and model.output_size == need_out:
         return None
-    shape = "×".join(str(s) for s in dataset.input_shape)
+    shape = f" ({'×'.join(str(s) for s in dataset.input_shape)})" if len(dataset.input_shape) > 1 else ""
+
+    def count(n: int, what: str) -> str:
+        return f"{n:,} {what}{'s' if n != 1 else ''}"
+
     return (
-        f"it takes {model.input_size:,} inputs and gives {model.output_size:,} outputs; {dataset.name} needs "
-        f"{need_in:,} inputs ({shape}) and {need_out:,} outputs"
+        f"it takes {count(model.input_size, 'input')} and gives {count(model.output_size, 'output')}; "
+        f"{dataset.name} needs {count(need_in, 'input')}{shape} and {count(need_out, 'output')}"
     )
 
 
@@ -132,3 +136,81 @@ def image_of(sample: np.ndarray, dataset: Any) -> np.ndarray:
 def as_raw_image(image01: np.ndarray) -> np.ndarray:
     """A grey image in [0, 1] (e.g. a preprocessed drawing) as uint8 grey levels 0-255."""
     return np.clip(np.rint(np.asarray(image01, dtype=np.float64) * 255.0), 0, 255).astype(np.uint8)
+
+
+# ----------------------------------------------------------------------------------------------
+# Describing a dataset for people (the sidebar's data summary, a CSV preview)
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TaskSummary:
+    """What a dataset asks a network to learn. Classification: ``class_names`` and ``counts``
+    (training samples per class); regression: the target's ``low``/``high``/``mean`` (first column)."""
+
+    kind: str
+    target: str
+    n_samples: int
+    n_test: int
+    n_features: int
+    class_names: tuple[str, ...] = ()
+    counts: tuple[int, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    mean: float | None = None
+
+    def sentence(self) -> str:
+        """E.g. "classification of 'species' into 3 classes" or "regression of 'price' (from 1.2 to 9.8)"."""
+        if self.kind == "classification":
+            return f"classification of {self.target!r} into {len(self.class_names)} classes"
+        return f"regression of {self.target!r} (from {self.low:.4g} to {self.high:.4g}, mean {self.mean:.4g})"
+
+    def balance(self) -> list[tuple[str, int, float]]:
+        """(class name, training samples, share) per class; empty for regression."""
+        total = max(sum(self.counts), 1)
+        return [(n, c, c / total) for n, c in zip(self.class_names, self.counts)]
+
+
+def task_summary(dataset: Any) -> TaskSummary:
+    """The :class:`TaskSummary` of a Dataset (counts over its training samples)."""
+    common = dict(kind=dataset.kind, target=dataset.target_name, n_samples=dataset.n_samples, n_test=dataset.n_test,
+                  n_features=math.prod(dataset.input_shape))
+    if dataset.kind == "classification":
+        counts = np.bincount(np.asarray(dataset.y), minlength=dataset.n_classes)
+        return TaskSummary(**common, class_names=tuple(dataset.class_names), counts=tuple(int(c) for c in counts))
+    t = np.asarray(dataset.y, dtype=np.float64)[:, 0]
+    return TaskSummary(**common, low=float(t.min()), high=float(t.max()), mean=float(t.mean()))
+
+
+def data_family(dataset: Any) -> str:
+    """"image" (samples are pictures), "points" (2-D Playground points) or "table" (other rows of numbers)."""
+    if dataset.is_image:
+        return "image"
+    if dataset.x.ndim == 2 and dataset.x.shape[1] == 2 and isinstance(dataset.transform, transforms.Features2D):
+        return "points"
+    return "table"
+
+
+def csv_preview(data: bytes, rows: int = 6) -> Any:
+    """The first ``rows`` data rows of a CSV file's bytes as a pandas DataFrame of text cells, with
+    the header line as column names (for showing an upload as it is, also when it is refused).
+    None when not even that much can be read."""
+    import io
+
+    import pandas as pd
+
+    from nncore.datasets.csv import _separator
+
+    try:
+        text = data[:200_000].decode("utf-8-sig", errors="replace")
+        sep = _separator(text.split("\n", 1)[0])
+        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, nrows=rows, keep_default_na=False,
+                            on_bad_lines="skip", engine="python")
+    except Exception:
+        return None
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
+
+
+def csv_header(data: bytes) -> list[str]:
+    """The column names in a CSV file's first line (stripped), [] when it has none."""
+    frame = csv_preview(data, rows=1)
+    return [] if frame is None else [c.strip() for c in frame.columns]

@@ -19,6 +19,14 @@ trains and is applied between batches by waiting on an Event, so Pause, Stop, St
 interrupt the wait at once. :meth:`TrainingRun.step` trains exactly one mini-batch and pauses
 (from idle, paused, or a run that has ended: then it starts a new run). Engine callbacks (early
 stopping, learning-rate schedules) given as ``callbacks`` are passed to ``model.train``.
+
+Admission (``slots``, a :class:`nncore.studio.resources.TrainingSlots`, e.g. the process-wide
+``process_slots()``): :meth:`TrainingRun.start` asks for a slot for ``owner`` (one training per owner);
+while none is free the run is QUEUED (:attr:`Progress.queued_ahead` runs before it) and its worker
+waits before the first batch. A paused run holds no slot (it computes nothing); Resume (and Step)
+asks again and may queue. Pause and Stop work while queued (Pause leaves the queue, Resume joins it
+again at the end). The slot is given back whatever ends the run. Without ``slots`` every run starts
+at once.
 """
 from __future__ import annotations
 
@@ -43,6 +51,7 @@ log = logging.getLogger(__name__)
 # States
 # ----------------------------------------------------------------------------------------------
 IDLE = "idle"  # never trained by this run
+QUEUED = "queued"  # started, waiting for a free training slot (admission control)
 RUNNING = "running"
 PAUSED = "paused"
 STOPPING = "stopping"  # stop requested, waiting for the current batch to finish
@@ -52,7 +61,7 @@ FAILED = "failed"  # all requested epochs done, but the model does not learn (se
 DIVERGED = "diverged"  # loss became NaN/inf; the engine restored the last finite weights
 ERROR = "error"  # any other exception in the worker
 
-ACTIVE_STATES = frozenset({RUNNING, PAUSED, STOPPING})
+ACTIVE_STATES = frozenset({QUEUED, RUNNING, PAUSED, STOPPING})
 TERMINAL_STATES = frozenset({STOPPED, FINISHED, FAILED, DIVERGED, ERROR})
 
 
@@ -76,6 +85,8 @@ class Progress:
     last_loss: float | None = None  # of the latest batch in the model's record
     last_accuracy: float | None = None
     last_epoch: dict[str, Any] = field(default_factory=dict)  # the latest row of model.history
+    #: while QUEUED: trainings waiting before this one for a slot (0: next), else None
+    queued_ahead: int | None = None
     pace: float | None = None  # batches per second, None = as fast as possible
     #: the epoch whose weights early stopping restored at the end of the last run (else None)
     restored_epoch: int | None = None
@@ -197,6 +208,8 @@ class TrainingRun:
         batch_size: int = 128,
         shuffle: bool = True,
         abandon_after: float | None = None,
+        slots: Any | None = None,
+        owner: Any | None = None,
         pace: float | None = None,
         callbacks: Sequence[Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -218,6 +231,10 @@ class TrainingRun:
         self.abandon_after = abandon_after
         self._last_touch = time.monotonic()
         self._abandoned = False
+        self.slots = slots
+        self.owner = owner if owner is not None else f"run-{id(self)}"
+        self._ticket: Any = None  # the SlotTicket of the current run (None without slots)
+        self._stop_reason: str | None = None
 
         self._lock = threading.RLock()
         self._resume = threading.Event()
@@ -278,6 +295,7 @@ class TrainingRun:
             raise ValueError("Train at least one epoch.")
         if self._state in ACTIVE_STATES or (self._thread is not None and self._thread.is_alive()):
             raise RuntimeError("Training is already in progress.")
+        self._request_slot_locked()  # may raise SlotBusyError; nothing has changed yet
         if callbacks is not None:
             self.callbacks = list(callbacks)
         self._step_pending = bool(step)
@@ -301,6 +319,8 @@ class TrainingRun:
         self._t_end = None
         self._paused_total = 0.0
         self._pause_started = None
+        self._stop_reason = None
+        self._enter_queue_locked()
         self._version += 1
         self._thread = threading.Thread(target=self._worker, args=(epochs,), name="nncore-training", daemon=True)
         self._thread.start()
@@ -308,6 +328,13 @@ class TrainingRun:
     def pause(self) -> bool:
         """Pause after the current batch. Returns False if there is nothing to pause."""
         with self._lock:
+            if self._state == QUEUED:  # leave the queue; Resume joins it again
+                self._ticket.cancel()
+                self._pause_requested = True
+                self._resume.clear()
+                self._state = PAUSED
+                self._parked.set()  # its worker waits without touching the weights
+                return True
             if self._state != RUNNING:
                 return False
             self._pause_locked()
@@ -336,6 +363,9 @@ class TrainingRun:
             self._pause_started = None
         self._state = RUNNING
         self._parked.clear()
+        if self._ticket is not None and not self._ticket.granted:  # the pause gave the slot back
+            self._request_slot_locked()
+            self._enter_queue_locked()
         self._resume.set()
 
     def step(self, epochs: int = 1, callbacks: Sequence[Any] | None = None) -> bool:
@@ -352,6 +382,9 @@ class TrainingRun:
                 self._pause_locked()
                 self._wake.set()
                 return True
+            if self._state == QUEUED:  # one batch once the slot is granted
+                self._step_pending = True
+                return True
             if self._state == PAUSED:
                 self._step_pending = True
                 self._resume_locked()
@@ -365,11 +398,15 @@ class TrainingRun:
         """Wait until the worker waits paused or has ended (e.g. after :meth:`step`); True when it does."""
         return self._parked.wait(timeout)
 
-    def stop(self) -> bool:
-        """Stop after the current batch (or before the first one), keeping everything learned so far."""
+    def stop(self, reason: str | None = None) -> bool:
+        """Stop after the current batch (or before the first one, or in the queue), keeping everything
+        learned so far. ``reason``: the run's closing message instead of "Stopped by you…"."""
         with self._lock:
-            if self._state not in (RUNNING, PAUSED):
+            if self._state not in (QUEUED, RUNNING, PAUSED):
                 return False
+            if self._ticket is not None:
+                self._ticket.cancel()  # leaves the queue (does nothing to a granted slot)
+            self._stop_reason = reason
             self._stop_requested = True
             self._step_pending = False
             # the engine clears stop_training when train() begins; _on_train_begin sets it again
@@ -460,6 +497,7 @@ class TrainingRun:
                 samples_per_second=rate,
                 eta_seconds=eta,
                 elapsed_seconds=elapsed,
+                queued_ahead=self._ticket.ahead if self._state == QUEUED and self._ticket is not None else None,
                 pace=self._pace,
                 restored_epoch=self._restored_epoch_locked(),
                 early_stopping=self._early_stopping() is not None,
@@ -588,9 +626,11 @@ class TrainingRun:
                 return
             self._busy = False
             self._serve_snapshot_locked()
+            self._release_slot_locked()  # a paused run computes nothing: it holds no slot
             self._parked.set()
         while not self._resume.wait(0.25):  # blocks here while paused; stop() also sets the event
             pass
+        self._wait_for_slot()  # resume() asked for a slot again; a stop meanwhile ends the run
         with self._lock:
             self._parked.clear()
             self._busy = True
@@ -611,8 +651,9 @@ class TrainingRun:
             )
             if self.val_x is not None and self.val_y is not None and len(self.val_x):
                 kwargs.update(val_x=self.val_x, val_y=self.val_y)
-            model.train(self.x, self.y, **kwargs)
-            diagnosis = model.diagnosis()
+            if self._wait_for_slot():  # False: stopped while queued, nothing trained
+                model.train(self.x, self.y, **kwargs)
+                diagnosis = model.diagnosis()
             with self._lock:
                 outcome, message = self._ending()
                 if outcome == FINISHED and diagnosis:
@@ -637,6 +678,7 @@ class TrainingRun:
                 self._busy = False
                 self._version += 1
                 self._serve_snapshot_locked()
+                self._release_slot_locked()
                 self._resume.set()
                 self._step_pending = False
                 self._parked.set()
@@ -655,6 +697,50 @@ class TrainingRun:
             return None
         return int(es.best_epoch)
 
+    # ------------------------------------------------------------------ training slot
+    def _request_slot_locked(self) -> None:
+        """Ask ``slots`` for a slot for ``owner`` (granted at once when one is free, else queued)."""
+        if self.slots is not None:
+            self._ticket = self.slots.request(self.owner)
+
+    def _enter_queue_locked(self) -> None:
+        """QUEUED when the ticket waits; the wait counts as paused time (samples/s, ETA)."""
+        if self._ticket is not None and self._ticket.queued:
+            self._state = QUEUED
+            if self._pause_started is None:
+                self._pause_started = time.perf_counter()
+
+    def _release_slot_locked(self) -> None:
+        if self._ticket is not None:
+            self._ticket.release()
+
+    def _wait_for_slot(self) -> bool:
+        """Worker: block until the run holds a slot (True) or is stopped (False). Paused while
+        queued, it waits for Resume (which asks for a slot again) or Stop."""
+        if self.slots is None:  # no admission control: nothing to wait for (and no lock to take)
+            return True
+        while True:
+            with self._lock:
+                if self._stop_requested:
+                    return False
+                ticket = self._ticket
+                if ticket is None or ticket.granted:
+                    if self._state == QUEUED:
+                        self._state = RUNNING
+                        if self._pause_started is not None:
+                            self._paused_total += time.perf_counter() - self._pause_started
+                            self._pause_started = None
+                    return True
+                paused = self._pause_requested
+                if not paused and not ticket.queued:  # gave its slot back without a pause: ask again
+                    self._request_slot_locked()
+                    self._enter_queue_locked()
+                    continue
+            if paused:
+                self._resume.wait()  # resume() and stop() set it
+            else:
+                ticket.wait()  # granted, or cancelled by pause()/stop()
+
     def _ending(self) -> tuple[str, str]:
         """(state, message) of a train() call that returned normally."""
         if self._abandoned:
@@ -662,6 +748,8 @@ class TrainingRun:
                 f"Stopped after {self.abandon_after / 60:.0f} minutes without anyone watching "
                 "(the browser tab was closed?); everything learned so far is kept."
             )
+        if self._stop_requested and self._stop_reason:
+            return STOPPED, self._stop_reason
         if self._stop_requested:
             return STOPPED, stop_message(self._run_epochs_done, self._run_epochs, self._batch, self.batches_per_epoch)
         es = self._early_stopping()

@@ -29,6 +29,9 @@ MAX_FILTERS = 256
 #: pooling choices of a conv block: none, or a 2×2 window with stride 2
 POOLINGS = ("none", "max", "avg")
 POOL_SIZE = 2
+#: metrics that mark a config as a regression (numeric target); losses that fit one
+REGRESSION_METRICS = ("r2", "mae")
+REGRESSION_LOSSES = ("mse",)
 
 
 class SpecError(ValueError):
@@ -369,6 +372,30 @@ def same_architecture(a: dict[str, Any] | None, b: dict[str, Any] | None) -> boo
     return a is not None and b is not None and architecture(a) == architecture(b)
 
 
+def same_input(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
+    """True when two configs read their raw input the same way: equal ``input_transform`` (e.g. the
+    same Playground features, the same CSV standardisation), None on both sides included."""
+    if a is None or b is None:
+        return False
+    return _reading(a.get("input_transform")) == _reading(b.get("input_transform"))
+
+
+def _reading(transform: dict[str, Any] | None) -> str:
+    """A transform config as a key, reshapes left out (where a model puts its input values does not
+    change what they are: a file saved with FFL(784) first reads images as a Flatten model does)."""
+    steps = [transform] if transform else []
+    if transform and transform.get("type") == "Chain":
+        steps = list((transform.get("config") or {}).get("transforms") or [])
+    steps = [s for s in steps if s.get("type") != "Reshape"]
+    return json.dumps(_plain(steps), sort_keys=True)
+
+
+def is_regression(config: dict[str, Any]) -> bool:
+    """True when a config is set up for a numeric target: its metrics are regression metrics (R², MAE)."""
+    metrics = (config.get("compile") or {}).get("metrics") or []
+    return bool(metrics) and all(m in REGRESSION_METRICS for m in metrics)
+
+
 def input_size(config: dict[str, Any]) -> int | None:
     layers = config.get("layers") or []
     shape = (layers[0].get("config") or {}).get("input_shape") if layers else None
@@ -464,6 +491,11 @@ def validate(config: dict[str, Any]) -> dict[str, str]:
             losses.get(loss).check(activations.get(out.get("activation")), int(out["neurons"]))
         except ValueError as exc:  # the engine's rule, said in the sidebar's words
             problems["loss"] = f"{choices.loss_label(loss).capitalize()} loss does not fit this output layer. {exc}"
+        if "loss" not in problems and is_regression(config) and loss not in REGRESSION_LOSSES:
+            problems["loss"] = (
+                f"{choices.loss_label(loss).capitalize()} loss needs class labels, but this data has a numeric "
+                "target (a regression): use mean squared error (mse) with a linear output."
+            )
     return problems
 
 

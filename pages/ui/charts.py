@@ -21,6 +21,7 @@ MARK_COLORS = {"lr": "#7c3aed", "momentum": "#0891b2", "l2": "#b45309", "best": 
 MARK_LABEL_GAP = 0.035
 #: up to this many batch points, the training curve shows a marker at each one
 FEW_POINTS = 40
+METRIC_TITLES = {"accuracy": "Accuracy", "r2": "R²", "mae": "MAE"}
 
 
 def curve_figure(c: Curves, live: bool = False, x_axis: str = "epochs", log_y: bool = False) -> dict:
@@ -82,13 +83,13 @@ def curve_figure(c: Curves, live: bool = False, x_axis: str = "epochs", log_y: b
         xaxis2=dict(domain=[0.54, 1], title=xtitle, rangemode="tozero", visible=not empty, anchor="y2",
                     **axis_style),
         yaxis=loss_axis,
-        yaxis2=dict(title=dict(text=c.metric), anchor="x2", visible=not empty, **axis_style,
+        yaxis2=dict(title=dict(text=METRIC_TITLES.get(c.metric, c.metric)), anchor="x2", visible=not empty, **axis_style,
                     **(dict(range=[0, 1.01], tickformat=".0%") if fraction else {})),
         shapes=shapes,
         annotations=[
             dict(text="<b>Loss</b>", x=0, y=1.0, xref="paper", yref="paper", xanchor="left", yanchor="bottom",
                  showarrow=False, font=dict(size=15)),
-            dict(text=f"<b>{c.metric.capitalize() if fraction else c.metric.upper()}</b>", x=0.54, y=1.0, xref="paper", yref="paper", xanchor="left",
+            dict(text=f"<b>{METRIC_TITLES.get(c.metric, c.metric.upper())}</b>", x=0.54, y=1.0, xref="paper", yref="paper", xanchor="left",
                  yanchor="bottom", showarrow=False, font=dict(size=15)),
             *labels,
         ],
@@ -130,15 +131,45 @@ def mark_shapes(marks: tuple[Mark, ...], steps: bool, span: float) -> tuple[list
 
 
 def confusion_figure(cm: np.ndarray, class_names: list[str]) -> go.Figure:
-    """Counts (classes, classes), row = true class, as an annotated heatmap."""
+    """Counts (classes, classes), row = true class, as an heatmap (any number of classes; the counts are
+    written in the cells up to 20 classes)."""
+    k = len(class_names)
+    names = [str(c) for c in class_names]
+    if len(set(names)) != k:  # category axes merge equal labels
+        names = [f"{i}: {c}" for i, c in enumerate(names)]
+    annotate = k <= 20
     fig = go.Figure(go.Heatmap(
-        z=cm, x=class_names, y=class_names,
-        colorscale="Blues", text=cm, texttemplate="%{text}", textfont=dict(size=11),
+        z=cm, x=names, y=names,
+        colorscale="Blues", text=cm if annotate else None, texttemplate="%{text}" if annotate else None,
+        textfont=dict(size=11 if k <= 12 else 9),
         hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>", showscale=False,
     ))
-    fig.update_layout(height=430, margin=dict(l=10, r=10, t=10, b=10), template="plotly_white",
+    fig.update_layout(height=int(np.clip(120 + 30 * k, 260, 640)), margin=dict(l=10, r=10, t=10, b=10),
+                      template="plotly_white",
                       xaxis=dict(title="predicted", side="bottom", constrain="domain", type="category"),
                       yaxis=dict(title="true", autorange="reversed", scaleanchor="x", type="category"))
+    return fig
+
+
+def regression_figure(true: np.ndarray, predicted: np.ndarray, target: str = "target") -> go.Figure:
+    """Predicted against true values (n,), one dot per sample, with the diagonal where they are equal."""
+    t = np.asarray(true, dtype=np.float64)
+    p = np.asarray(predicted, dtype=np.float64)
+    finite = p[np.isfinite(p)]
+    lo = float(min(t.min(), finite.min() if finite.size else t.min()))
+    hi = float(max(t.max(), finite.max() if finite.size else t.max()))
+    pad = 0.04 * (hi - lo or 1.0)
+    lo, hi = lo - pad, hi + pad
+    fig = go.Figure()
+    fig.add_scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="prediction = true value",
+                    line=dict(color=AXIS_COLOR, dash="dash", width=1.5), hoverinfo="skip")
+    fig.add_scatter(x=t, y=p, mode="markers", name="test samples",
+                    marker=dict(color=TRAIN_COLOR, size=6 if len(t) <= 2000 else 3, opacity=0.65),
+                    hovertemplate="true %{x:.4g}<br>predicted %{y:.4g}<extra></extra>")
+    fig.update_layout(height=420, margin=dict(l=10, r=10, t=10, b=10), template="plotly_white",
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0),
+                      xaxis=dict(title=f"true {target}", range=[lo, hi], constrain="domain"),
+                      yaxis=dict(title=f"predicted {target}", range=[lo, hi], scaleanchor="x", constrain="domain"))
     return fig
 
 

@@ -11,6 +11,7 @@ from nncore.studio import spec
 
 STATE_LABEL = {
     R.IDLE: "Ready",
+    R.QUEUED: "Waiting for a slot",
     R.RUNNING: "Training",
     R.PAUSED: "Paused",
     R.STOPPING: "Stopping…",
@@ -57,6 +58,10 @@ def model_text(model: Any) -> str:
 
 
 def progress_text(p: R.Progress) -> str:
+    if p.state == R.QUEUED:
+        from nncore.studio.resources import waiting_message
+
+        return waiting_message(p.queued_ahead or 0).removeprefix("Waiting for a free training slot: ").capitalize()
     parts = []
     if p.run_epochs:
         parts.append(f"Epoch {p.run_epoch}/{p.run_epochs}")
@@ -75,6 +80,10 @@ def progress_text(p: R.Progress) -> str:
 
 def status_line(p: R.Progress) -> str:
     """The sidebar's one-line status of the session's run."""
+    if p.state == R.QUEUED:
+        from nncore.studio.resources import waiting_message
+
+        return f":blue[●] {waiting_message(p.queued_ahead or 0)}"
     if p.state == R.RUNNING:
         return f":green[●] Training: epoch {p.run_epoch} of {p.run_epochs}, {p.fraction:.0%} done"
     if p.state == R.PAUSED:

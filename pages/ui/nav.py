@@ -8,6 +8,7 @@ import streamlit as st
 PAGES: list[tuple[str, str, str, str]] = [
     ("pages/home.py", "Home", ":material/home:", "home"),
     ("pages/train.py", "Train", ":material/model_training:", "train"),
+    ("pages/playground.py", "Playground", ":material/scatter_plot:", "playground"),
     ("pages/draw.py", "Draw", ":material/draw:", "draw"),
     ("pages/inspect.py", "Inspect", ":material/biotech:", "inspect"),
     ("pages/runs.py", "Runs", ":material/compare_arrows:", "runs"),

@@ -25,6 +25,8 @@ from nncore.studio import choices, spec
 from nncore.studio.spec import ConvBlock, HiddenLayer, TrainSettings
 
 from . import data as ui_data
+from . import data_picker
+from . import url_config
 from .format import model_text, status_line
 from .nav import misrouted
 from .notices import show_notices
@@ -161,7 +163,8 @@ def read_sidebar() -> tuple[dict[str, Any], TrainSettings]:
         input_shape=ds.input_shape, transform=ds.transform, outputs=ds.n_outputs, hidden=hidden,
         output_activation=ss["cfg_out_act"], loss=ss["cfg_loss"], optimizer=opt.name, lr=float(ss["cfg_lr"]),
         momentum=float(ss["cfg_mr"]) if opt.uses_momentum_rate else None, seed=int(ss["cfg_seed"]),
-        metrics=["accuracy"] if ds.is_classification else None, l2=float(ss.get("cfg_l2", STEER_DEFAULTS["cfg_l2"])),
+        metrics=["accuracy"] if ds.is_classification else list(spec.REGRESSION_METRICS),
+        l2=float(ss.get("cfg_l2", STEER_DEFAULTS["cfg_l2"])),
     )
     if _network_kind(ds) == "cnn":
         config = spec.with_conv(config, _conv_blocks(), str(ss.get("cfg_conv_act", "relu")),
@@ -193,7 +196,12 @@ def summary_of(config: dict[str, Any]):
 
 
 def architecture_differs(s: Studio, config: dict[str, Any]) -> bool:
-    return s.model is not None and not spec.same_architecture(config, s.model.get_config())
+    """True when ``config`` is another network than the session's model, or reads its input
+    another way (other Playground features, another table's standardisation)."""
+    if s.model is None:
+        return False
+    current = s.model.get_config()
+    return not spec.same_architecture(config, current) or not spec.same_input(config, current)
 
 
 def follow_sidebar(s: Studio, config: dict[str, Any], problems: dict[str, str]) -> None:
@@ -311,7 +319,10 @@ def render_sidebar() -> SidebarResult:
     ds = ui_data.dataset()
     locked = s.training_active
     with st.sidebar:
-        st.markdown("### :material/neurology: NN Studio")
+        title, share = st.columns([1.6, 1], vertical_alignment="center")
+        title.markdown("### :material/neurology: NN Studio")
+        with share:
+            url_config.share_button()
         _status(s)
 
         _data_section(ds)
@@ -324,10 +335,12 @@ def render_sidebar() -> SidebarResult:
 
 
 def _data_section(ds: Any) -> None:
-    """Which data to train on and how much of it."""
+    """Which data to train on (MNIST, a Playground set, a CSV table: :mod:`.data_picker`) and how much of it."""
     ss = st.session_state
+    data_picker.init_state()
     st.markdown("**Data**")
-    sizes = choices.sample_sizes(ds.n_samples)
+    ds = data_picker.render(studio()).dataset
+    sizes = data_picker.sample_sizes(ds.n_samples)
     if ss["cfg_n_samples"] not in sizes:
         sizes = sorted({*sizes, int(ss["cfg_n_samples"])})
     st.select_slider(

@@ -21,7 +21,7 @@ class Studio:
     source: str = ""  # human description of where the model came from
     from_file: bool = False  # loaded from a model file (worth keeping even without a record)
     run: R.TrainingRun | None = None
-    run_key: tuple | None = None  # data settings the run was made with
+    run_key: tuple | None = None  # data and settings the run was made with (pages.ui.training.prepare_run)
     evaluation: Any = None  # the test-set Evaluation of the model's current weights
     evaluation_key: tuple | None = None
     notices: list[tuple[str, str, str]] = field(default_factory=list)  # (level, text, where) shown once
@@ -89,14 +89,16 @@ def record_finished_run(s: Studio | None = None) -> None:
     if s.runs_seen == key:
         return
     s.runs_seen = key
-    n_samples, val_fraction, _seed, batch_size = s.run_key or (None, None, None, run.batch_size)
+    # run_key: (data key, n_samples, val_fraction, seed, batch_size), see pages.ui.training.prepare_run
+    *data_key, n_samples, val_fraction, _seed, batch_size = s.run_key or (None, None, None, run.batch_size)
     from .data import evaluation
 
     try:
         ev = evaluation(s)
         s.runs.record(
             s.model,
-            settings={"n_samples": n_samples, "val_fraction": val_fraction, "batch_size": batch_size},
+            settings={"n_samples": n_samples, "val_fraction": val_fraction, "batch_size": batch_size,
+                      **({"data": data_key[0][0]} if data_key and data_key[0] else {})},
             test=ev.metrics() if ev is not None else None, status=p.state, message=p.message,
         )
     except Exception:  # the Runs table must never break training or a page
