@@ -1,9 +1,10 @@
-"""Benchmark: time to load MNIST (median of 3), the pretrained model (median of 5) and to preprocess a
-280x280 canvas (median of 20).
+"""Benchmark: time to load MNIST (median of 3), the pretrained models (median of 5) and to preprocess a
+280x280 canvas (median of 20), and one drawing read by each model (preprocessing + predict, median of 20).
 
     python bench/load_mnist.py
 
-Prints figures; no asserts.  Targets: load_mnist() <= 1 s, pretrained model <= 0.5 s, canvas_to_mnist() < 20 ms.
+Prints figures; no asserts.  Targets: load_mnist() <= 1 s, pretrained MLP and CNN <= 0.5 s each,
+canvas_to_mnist() < 20 ms, one drawing (preprocessing + predict) with the CNN <= 20 ms.
 """
 from __future__ import annotations
 
@@ -17,9 +18,12 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nncore import PRETRAINED_MODEL_PATH, load_pretrained  # noqa: E402
+from nncore import PRETRAINED_MODEL_PATH, load_model, load_pretrained  # noqa: E402
 from nncore.datasets import load_mnist  # noqa: E402
 from nncore.preprocess import canvas_to_mnist  # noqa: E402
+from nncore.studio.data import as_raw_image, raw_input  # noqa: E402
+
+CNN_PATH = PRETRAINED_MODEL_PATH.parent / "mnist_cnn.json"
 
 
 def _median_time(fn, repeat: int) -> float:
@@ -59,6 +63,19 @@ def main() -> None:
     print(f"canvas_to_mnist 280x280   median of 20: {t_canvas * 1000:7.2f} ms  (digit, 10x)")
     print(f"canvas_to_mnist 280x280   median of 20: {t_thin * 1000:7.2f} ms  (2 px pen, strokes widened)")
     print(f"canvas_to_mnist 280x280   median of 20: {t_empty * 1000:7.2f} ms  (empty canvas)")
+
+    mlp = load_pretrained()
+    t_read = _median_time(lambda: mlp.predict(canvas_to_mnist(canvas).vector[None]), 20)
+    print(f"one drawing, MLP          median of 20: {t_read * 1000:7.2f} ms  (canvas_to_mnist + predict)")
+    if not CNN_PATH.is_file():
+        print(f"{CNN_PATH.name} is missing: build it with python models/train_cnn.py")
+        return
+    t_cnn = _median_time(lambda: load_model(CNN_PATH), 5)
+    print(f"load_model(CNN)           median of 5: {t_cnn * 1000:7.1f} ms  ({CNN_PATH.name}, {CNN_PATH.stat().st_size / 1e6:.2f} MB)")
+    cnn = load_model(CNN_PATH)
+    cnn.predict(raw_input(cnn, as_raw_image(canvas_to_mnist(canvas).image)))  # warm-up
+    t_read = _median_time(lambda: cnn.predict(raw_input(cnn, as_raw_image(canvas_to_mnist(canvas).image))), 20)
+    print(f"one drawing, CNN          median of 20: {t_read * 1000:7.2f} ms  (canvas_to_mnist + predict)")
 
 
 if __name__ == "__main__":

@@ -28,24 +28,28 @@ def _clear() -> None:
 
 
 def model_choices(s: Studio) -> dict[str, str]:
-    """Available models: key -> label."""
-    choices: dict[str, str] = {}
-    fits = s.model is not None and D.mismatch(s.model, ui_data.dataset()) is None
-    if fits and (s.has_learned or s.training_active):
-        live = " — training now, live weights" if s.training_active else ""
-        choices["session"] = f"Your model ({model_text(s.model)}){live}"
-    pre, _ = ui_data.pretrained()
-    if pre is not None:
-        ep = int(getattr(pre, "epoch", 0) or 0)
-        choices["pretrained"] = f"Pretrained model (shipped with NN Studio{f', {ep} epochs' if ep else ''})"
-    if fits and "session" not in choices:
-        choices["session"] = f"Your model ({model_text(s.model)}) — it has not learned yet, it will guess"
+    """Available models: key -> a stable label (details go in the caption below the choice, so the
+    radio keeps its identity while the model trains). The pretrained CNN first, then the MLP, then
+    the session's model."""
+    choices = dict(ui_data.pretrained_choices())
+    if s.model is not None and D.mismatch(s.model, ui_data.dataset(ui_data.DATASET)) is None:
+        choices["session"] = "Your model"
     return choices
 
 
+def model_caption(s: Studio, key: str) -> str:
+    if key in ui_data.PRETRAINED_LABELS:
+        return ui_data.pretrained_text(key) + "."
+    if s.training_active:
+        return f"Your model ({model_text(s.model)}), training now: it reads your drawing with its live weights."
+    if not s.has_learned:
+        return f"Your model ({model_text(s.model)}) has not learned yet: it will guess."
+    return f"Your model ({model_text(s.model)})."
+
+
 def current_model(s: Studio, key: str):
-    if key == "pretrained":
-        return ui_data.pretrained()[0]
+    if key in ui_data.PRETRAINED_LABELS:
+        return ui_data.pretrained(key)[0]
     if s.training_active and s.run is not None:
         s.run.touch()
         return s.run.snapshot_model(timeout=3.0)
@@ -188,14 +192,21 @@ def main() -> None:
         page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
         return
     keys = list(choices)
-    default = "session" if "session" in choices and (s.has_learned or s.training_active) else keys[0]
+    shipped = [k for k in keys if k in ui_data.PRETRAINED_LABELS]
+    trained = "session" in choices and (s.has_learned or s.training_active)
+    default = "session" if trained or not shipped else shipped[0]
     if st.session_state.get("draw_model") not in keys:
         st.session_state["draw_model"] = default
     key = st.radio(
         "Model", keys, format_func=choices.get, key="draw_model", horizontal=True,
-        help="Which network reads your drawing: the one you trained or loaded in this session, or the "
-        "pretrained model shipped with NN Studio.",
+        help="Which network reads your drawing: the pretrained convolutional network (the default), the "
+        "pretrained dense network (MLP) shipped with NN Studio, or the one you trained or loaded in this session.",
     )
+    st.caption(model_caption(s, key))
+    if key == "mlp" and "cnn" not in choices:
+        _, why = ui_data.pretrained("default")
+        if why:
+            st.caption(f":orange[●] {why}")
     show_notices()
     draw_panel(s, key)
 

@@ -2,7 +2,9 @@
 
 First-layer weights as images (live while training), one digit layer by layer (activations, the most
 active first-layer units, saliency maps) and the weights and gradients of every layer over the epochs.
-All computations live in ``nncore.analysis``; this page reads widgets and draws.
+For a convolutional network, ConvNetJS-style: every conv layer's filters (live while training) and,
+for one digit, each conv and pooling layer's feature maps. All computations live in
+``nncore.analysis``; this page reads widgets and draws (PNG tiles, a few plotly charts).
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from nncore.studio import data as D
 from nncore.studio import spec
 from pages.ui import data as ui_data
 from pages.ui import data_picker
-from pages.ui.format import model_text
+from pages.ui.format import model_text, rgb_png
 from pages.ui.nav import page_link
 from pages.ui.notices import show_notices
 from pages.ui.sidebar import sidebar_config
@@ -51,18 +53,18 @@ def model_choices(s: Studio) -> dict[str, str]:
     choices: dict[str, str] = {}
     if s.model is not None:
         choices["session"] = "Your model"
-    pre, _ = ui_data.pretrained()
-    if pre is not None and ui_data.dataset().is_image:  # an MNIST model: shown for image data only
-        choices["pretrained"] = "Pretrained model (shipped with NN Studio)"
+    if ui_data.dataset().is_image:  # MNIST models: shown for image data only
+        choices.update(ui_data.pretrained_choices())
     return choices
 
 
 def model_caption(s: Studio, key: str) -> str:
-    if key == "pretrained":
-        pre, _ = ui_data.pretrained()
+    if key in ui_data.PRETRAINED_LABELS:
+        pre, _ = ui_data.pretrained(key)
         ep = int(getattr(pre, "epoch", 0) or 0)
-        return (f"Pretrained: {spec.shape_text(pre.get_config())}, {pre.total_parameters:,} parameters, trained "
-                f"{ep} epochs on all {ui_data.dataset(ui_data.DATASET).n_samples:,} training samples.")
+        return (f"{ui_data.PRETRAINED_LABELS[key]}: {spec.shape_text(pre.get_config())}, {pre.total_parameters:,} "
+                f"parameters, trained {ep} epoch{'s' if ep != 1 else ''} on all "
+                f"{ui_data.dataset(ui_data.DATASET).n_samples:,} training samples.")
     if s.training_active:
         return f"Your model ({spec.shape_text(s.model.get_config())}): training now, the charts follow its live weights."
     if not s.has_learned:
@@ -71,8 +73,8 @@ def model_caption(s: Studio, key: str) -> str:
 
 
 def current_model(s: Studio, key: str):
-    if key == "pretrained":
-        return ui_data.pretrained()[0]
+    if key in ui_data.PRETRAINED_LABELS:
+        return ui_data.pretrained(key)[0]
     if s.training_active and s.run is not None:
         return s.run.snapshot_model(timeout=3.0)
     return s.model
@@ -199,6 +201,105 @@ def feature_weights_panel(s: Studio, key: str, live: bool, choice) -> None:
                 st.caption(":green[●] The network is training: the weights update every few seconds.")
 
     _panel()
+
+
+# ----------------------------------------------------------------------------------------------
+# Convolutional layers: filters and feature maps (ConvNetJS-style)
+# ----------------------------------------------------------------------------------------------
+KERNEL_MODES = {"channels": "each input channel", "mean": "averaged over input channels"}
+MAPS_BOX_PX = 480  # widest feature-map mosaic (8 maps of about 56 px)
+
+
+def kernel_mode_choice() -> bool:
+    """True: a deeper conv layer's kernels per input channel; False: averaged over them."""
+    mode = st.radio("Deeper layers' kernels", list(KERNEL_MODES), key="inspect_kernel_mode", horizontal=True,
+                    format_func=KERNEL_MODES.get,
+                    help="A filter of a deeper conv layer has one kernel per input channel (one per map of the "
+                    "layer before). Show them all (one row per filter, one column per input channel) or one "
+                    "tile per filter with their mean.")
+    return mode == "channels"
+
+
+KERNEL_HELP = ("Each tile is a kernel: the filter responds where the image looks like its red pixels and is "
+               "held back by its blue ones (white: weight 0).")
+
+
+def kernels_block(layer, per_channel: bool, target: int = 40, max_width: int = 720, max_height: int = 560,
+                  short: bool = False) -> None:
+    """One conv layer's kernels as one PNG, with what the tiles are."""
+    tiles = I.kernel_tiles(layer.weights, per_channel=per_channel)
+    st.image(rgb_png(I.kernels_image(tiles, target=target, max_width=max_width, max_height=max_height)))
+    kh, kw = layer.kernel_size
+    if short:
+        st.caption(f"Filters ({kh}×{kw}): {tiles.text}.")
+    else:
+        st.caption(f"{tiles.text.capitalize()}, {kh}×{kw} each. {KERNEL_HELP}")
+
+
+def filters_panel(s: Studio, key: str, live: bool) -> None:
+    """Every conv layer's kernels, polling the training snapshot while the model trains."""
+    per_channel = kernel_mode_choice() if _deep_conv(current_model(s, key)) else True
+
+    @st.fragment(run_every=POLL_SECONDS if live else None)
+    def _panel() -> None:
+        if live:
+            _watch_run_end(s)
+        model = current_model(s, key)
+        if model is None:
+            st.info("The training snapshot is not ready yet; it appears within a few seconds.")
+            return
+        st.caption("What each convolution filter looks for. Before training the kernels are noise; as the "
+                   "network learns, the first layer's become small edge and stroke detectors. Colours are "
+                   "centred on 0 and clipped at each layer's largest 1 % of weights.")
+        if live:
+            st.caption(":green[●] The network is training: the filters update every few seconds.")
+        labels = I.layer_labels(model)
+        for k, (name, layer) in enumerate(I.conv_layers(model)):
+            with st.container(key=f"filters_{k}"):
+                st.markdown(f"**{labels[name]}**")
+                kernels_block(layer, per_channel)
+
+    _panel()
+
+
+def _deep_conv(model) -> bool:
+    return model is not None and any(l.weights.shape[1] > 1 for _, l in I.conv_layers(model))
+
+
+def feature_maps_section(model, vec: np.ndarray) -> None:
+    """For one digit: per conv layer its kernels, its feature maps and the pooled maps after it."""
+    layers = I.feature_maps(model, vec)
+    convs = dict(I.conv_layers(model))
+    st.markdown("**Inside the convolutions: feature maps for this digit**")
+    st.caption("Left, each conv layer's filters (red and blue kernels). Then its feature maps: one grey square per "
+               "filter, white where that filter found its pattern in this digit, black where it found nothing "
+               "(one brightness scale per layer, so dark squares are filters this digit barely excites). Then "
+               "the pooled maps: half the size, the same patterns, less tied to their exact place.")
+    k = 0
+    while k < len(layers):
+        conv = layers[k]
+        pool = layers[k + 1] if k + 1 < len(layers) and layers[k + 1].kind == "pool" else None
+        k += 2 if pool is not None else 1
+        if conv.kind != "conv":
+            continue
+        c, h, w = conv.maps.shape
+        zoom = I.tile_scale(h)
+        with st.container(key=f"fmaps_{conv.name.replace(' ', '_').lower()}"):
+            st.markdown(f"**{conv.label}** → {c} maps of {h}×{w}")
+            row = st.container(horizontal=True, gap="medium")
+            with row.container(width=190):
+                kernels_block(convs[conv.name], per_channel=False, target=20, max_width=180, short=True)
+            img, shown = I.maps_image(conv.maps, zoom=zoom)
+            with row.container(width=min(MAPS_BOX_PX, img.shape[1] + 4)):
+                st.image(rgb_png(img))
+                more = f"the first {shown} of {c}" if shown < c else f"{c}"
+                st.caption(f"Feature maps ({more}), filter 0 top left.")
+            if pool is not None:
+                pimg, _ = I.maps_image(pool.maps, zoom=zoom, max_cols=4)
+                _, ph, pw = pool.maps.shape
+                with row.container(width=min(MAPS_BOX_PX, pimg.shape[1] + 4)):
+                    st.image(rgb_png(pimg))
+                    st.caption(f"{pool.label}: {ph}×{pw}.")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -350,7 +451,11 @@ def digit_panel(s: Studio, key: str, live: bool) -> None:
                      I.normalize_map(I.saliency(model, vec, int(cls)))))
         st.plotly_chart(saliency_figure(image, maps), key="saliency", config=PLOT_CONFIG)
 
-        st.markdown("**Every layer's output for this digit**")
+        if I.has_conv(model):
+            feature_maps_section(model, vec)
+
+        st.markdown("**Every dense layer's output for this digit**" if I.has_conv(model)
+                    else "**Every layer's output for this digit**")
         st.caption(
             "One strip per layer, one cell per unit, colours scaled to each layer's largest output "
             "(red positive, blue negative, white zero; hover for values). The last strip holds the "
@@ -358,7 +463,7 @@ def digit_panel(s: Studio, key: str, live: bool) -> None:
         )
         st.plotly_chart(strips_figure(outputs), key="strips", config=PLOT_CONFIG)
 
-        if len(outputs) > 1:
+        if len(outputs) > 1 and not I.has_conv(model):
             st.markdown(f"**The {min(N_TOP, len(outputs[0].values))} most active first-layer units**")
             st.caption(
                 "The first-layer units that respond most strongly to this digit, with their output value and "
@@ -376,7 +481,7 @@ LAYER_COLORS = ["#4f46e5", "#0891b2", "#16a34a", "#ca8a04", "#ea580c", "#dc2626"
 
 
 def norms_figure(model, df) -> go.Figure:
-    labels = I.dense_layer_labels(model)
+    labels = I.layer_labels(model)
     fig = make_subplots(rows=1, cols=2, subplot_titles=["Typical weight size", "Typical gradient size (log scale)"],
                         horizontal_spacing=0.08)
     layers = list(dict.fromkeys(df["layer"]))
@@ -401,7 +506,7 @@ def norms_figure(model, df) -> go.Figure:
 
 
 def histograms_figure(model, layer_stats, kind: str) -> go.Figure:
-    labels = I.dense_layer_labels(model)
+    labels = I.layer_labels(model)
     lines = I.histogram_lines(layer_stats, kind, max_epochs=6)
     names = list(lines)
     cols = min(len(names), 4)
@@ -436,7 +541,7 @@ def dynamics_panel(s: Studio, key: str, live: bool) -> None:
         stats = list(getattr(model, "layer_stats", []) or [])
         df = I.stats_frame(stats)
         if df.empty:
-            extra = (" The pretrained model was saved without them." if key == "pretrained" else "")
+            extra = (" The pretrained model was saved without them." if key in ui_data.PRETRAINED_LABELS else "")
             st.info(NO_STATS + extra, icon=":material/monitoring:")
             st.caption("Tip: build a network with 6 sigmoid hidden layers and train one epoch to watch "
                        "gradients vanish; then try relu.")
@@ -482,14 +587,15 @@ def main() -> None:
         return
     keys = list(choices)
     untrained_session = s.model is not None and not (s.has_learned or s.training_active)
-    default = "pretrained" if untrained_session and "pretrained" in choices else keys[0]
+    shipped = [k for k in keys if k in ui_data.PRETRAINED_LABELS]
+    default = shipped[0] if untrained_session and shipped else keys[0]
     if st.session_state.get("inspect_model") not in keys:
         st.session_state["inspect_model"] = default
     key = st.radio("Model", keys, format_func=choices.get, key="inspect_model", horizontal=True,
                    help="Which network to look inside: the one you trained or loaded in this session, or "
-                   "the pretrained model shipped with NN Studio.")
+                   "a pretrained model shipped with NN Studio (a convolutional one and a dense one).")
     st.caption(model_caption(s, key))
-    if key == "pretrained" and untrained_session:
+    if key in ui_data.PRETRAINED_LABELS and untrained_session:
         st.info("Your model is not trained yet, so this page shows the pretrained model shipped with "
                 "NN Studio. Train yours on the Train page to look inside it.", icon=":material/info:")
     show_notices()
@@ -511,10 +617,15 @@ def main() -> None:
         with t3:
             dynamics_panel(s, key, live)
         return
-    t1, t2, t3 = st.tabs([":material/grid_view: First-layer weights", ":material/pin: One digit, layer by layer",
-                          ":material/monitoring: Training dynamics"])
+    shown = s.model if key == "session" else current_model(s, key)  # its layers, not its weights
+    conv = shown is not None and I.has_conv(shown)
+    first = ":material/filter: Filters" if conv else ":material/grid_view: First-layer weights"
+    t1, t2, t3 = st.tabs([first, ":material/pin: One digit, layer by layer", ":material/monitoring: Training dynamics"])
     with t1:
-        weights_panel(s, key, live)
+        if conv:
+            filters_panel(s, key, live)
+        else:
+            weights_panel(s, key, live)
     with t2:
         digit_panel(s, key, live)
     with t3:

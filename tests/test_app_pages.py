@@ -536,13 +536,15 @@ def prediction(at: AppTest) -> str | None:
 
 def test_draw_without_any_model_says_so(monkeypatch, tmp_path):
     monkeypatch.setattr(ui_data, "PRETRAINED_PATH", tmp_path / "missing.json")
+    monkeypatch.setattr(ui_data, "PRETRAINED_CNN_PATH", tmp_path / "missing_cnn.json")
     at = AppTest.from_file(_path("pages/draw.py"), default_timeout=TIMEOUT)
     at.session_state["studio"] = Studio()  # the page builds an untrained default model
     at.run()
     no_exception(at)
     # an untrained model can still be chosen, but it says it will guess
     radio = at.radio(key="draw_model")
-    assert "untrained" in radio.options[0] and "it will guess" in radio.options[0]
+    assert radio.options == ["Your model"]
+    assert any("untrained" in c.value and "it will guess" in c.value for c in at.caption)
 
 
 def test_draw_empty_canvas_says_draw_a_digit(trained):
@@ -584,22 +586,28 @@ def test_draw_uses_pretrained_when_shipped(trained, monkeypatch, tmp_path):
     path = tmp_path / "mnist_mlp.json"
     path.write_text(trained.to_json())
     monkeypatch.setattr(ui_data, "PRETRAINED_PATH", path)
+    monkeypatch.setattr(ui_data, "PRETRAINED_CNN_PATH", tmp_path / "missing_cnn.json")
     at = page("pages/draw.py", studio=Studio())
     no_exception(at)
     radio = at.radio(key="draw_model")
-    assert radio.value == "pretrained"
-    assert any("Pretrained" in o for o in radio.options)
+    assert radio.value == "mlp"
+    assert radio.options == ["Pretrained MLP", "Your model"]
+    # without the CNN the page says so and names the MLP's test accuracy
+    caps = "\n".join(c.value for c in at.caption)
+    assert "missing_cnn.json is missing" in caps and "Using the pretrained MLP instead" in caps
+    acc = trained.evaluate(ui_data.dataset().x_test, ui_data.dataset().y_test)["accuracy"]
+    assert f"Pretrained MLP, {100 * acc:.2f} % on MNIST's test set" in caps
 
 
 def test_the_shipped_format_1_pretrained_model_reads_a_drawing():
     from nncore.datasets import load_mnist
 
     _, (x_test, y_test) = load_mnist()
-    at = page("pages/draw.py", studio=Studio(), draw_model="pretrained")
+    at = page("pages/draw.py", studio=Studio(), draw_model="mlp")
     at.session_state["canvas_0"] = canvas_value(rgba_from_digit(x_test[0]))
     at.run()
     no_exception(at)
-    assert at.radio(key="draw_model").value == "pretrained"
+    assert at.radio(key="draw_model").value == "mlp"
     assert prediction(at) == str(int(y_test[0]))
 
 
@@ -615,7 +623,7 @@ def test_draw_while_training_uses_a_snapshot(trained):
         d.run()
         no_exception(d)
         assert d.radio(key="draw_model").value == "session"
-        assert "training now" in d.radio(key="draw_model").options[0]
+        assert any("training now" in c.value for c in d.caption)
         assert any("updates as it learns" in c.value for c in d.caption)
         assert prediction(d) not in (None, "–")
     finally:

@@ -100,7 +100,7 @@ def _scenario(server, page):
     _shot(page, "inspect_digit.png")
 
     # the pretrained model, a test digit, another class to explain
-    page.get_by_text("Pretrained model", exact=False).first.click()
+    page.get_by_text("Pretrained MLP", exact=False).first.click()
     B.settle(page)
     page.get_by_text("A test digit").first.click()
     B.settle(page)

@@ -129,11 +129,14 @@ def test_no_drawing_yet_points_to_the_draw_page(trained):
     assert "Draw a digit on the Draw page first" in texts(at)
 
 
-def test_untrained_model_falls_back_to_pretrained_and_says_so(data):
+def test_untrained_model_falls_back_to_pretrained_and_says_so(data, monkeypatch, tmp_path):
+    from pages.ui import data as ui_data
+
+    monkeypatch.setattr(ui_data, "PRETRAINED_CNN_PATH", tmp_path / "missing_cnn.json")  # the MLP then
     s = Studio()
     s.set_model(_train(data, (HiddenLayer(8, "relu"),), epochs=0), "built")
     at = run(s)
-    assert at.radio(key="inspect_model").value == "pretrained"
+    assert at.radio(key="inspect_model").value == "mlp"
     t = texts(at)
     assert "Your model is not trained yet, so this page shows the pretrained model" in t
     # the pretrained model was saved without layer statistics

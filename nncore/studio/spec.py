@@ -4,7 +4,10 @@ values, read back into them exactly, compared and validated with messages for pe
 A spec is a plain dict ``{"dtype", "seed", "input_transform", "layers": [{"type", "config"}, ...],
 "compile": {"optimizer": {"name", "config"}, "loss", "lr", "mr", "metrics"}}``; ``NN.from_config``
 builds it. The sidebar edits a dense network (an optional Flatten, FFL layers with optional
-Dropout, an FFL output): :func:`dense_config` writes one and :func:`read_dense` reads one back.
+Dropout, an FFL output): :func:`dense_config` writes one and :func:`read_dense` reads one back; and a
+convolutional one (conv blocks: Conv2d "same" stride 1, optionally a 2×2 pooling; Flatten, optional
+Dropout, the same dense head): :func:`cnn_config` / :func:`with_conv` write one and :func:`read_cnn`
+reads one back. :func:`read_network` reads either.
 """
 from __future__ import annotations
 
@@ -20,6 +23,12 @@ from . import choices
 #: most neurons one sidebar layer may have (the engine's parameter limit applies on top)
 MAX_NEURONS = 4096
 MAX_HIDDEN = 6
+#: conv blocks and filters per block the sidebar offers
+MAX_CONV_BLOCKS = 6
+MAX_FILTERS = 256
+#: pooling choices of a conv block: none, or a 2×2 window with stride 2
+POOLINGS = ("none", "max", "avg")
+POOL_SIZE = 2
 #: metrics that mark a config as a regression (numeric target); losses that fit one
 REGRESSION_METRICS = ("r2", "mae")
 REGRESSION_LOSSES = ("mse",)
@@ -39,8 +48,20 @@ class HiddenLayer:
 
 
 @dataclass(frozen=True)
+class ConvBlock:
+    """One conv row of the sidebar: Conv2d(filters, kernel_size×kernel_size, padding "same", stride 1),
+    then a 2×2 pooling of ``pooling`` ("max", "avg") unless it is "none"."""
+
+    filters: int = 16
+    kernel_size: int = 3
+    pooling: str = "max"
+
+
+@dataclass(frozen=True)
 class DenseValues:
-    """What the sidebar shows of a dense network spec (all read back exactly from a config)."""
+    """What the sidebar shows of a network spec (all read back exactly from a config). A dense
+    network has no ``conv`` blocks; a convolutional one has them, one activation for all of them,
+    and ``flatten_dropout`` (the Dropout right after Flatten, 0 for none) before the dense head."""
 
     hidden: tuple[HiddenLayer, ...]
     output_activation: str
@@ -49,7 +70,18 @@ class DenseValues:
     lr: float
     momentum: float | None  # None when the optimizer has no momentum rate
     seed: int | None
-    l2: float = 0.0  # the l2 coefficient of every dense layer
+    l2: float = 0.0  # the l2 coefficient of every dense (and conv) layer
+    conv: tuple[ConvBlock, ...] = ()
+    conv_activation: str = "relu"
+    flatten_dropout: float = 0.0
+
+    @property
+    def kind(self) -> str:
+        """"cnn" with conv blocks, else "dense"."""
+        return "cnn" if self.conv else "dense"
+
+
+NetworkValues = DenseValues
 
 
 @dataclass(frozen=True)
@@ -134,9 +166,54 @@ def _dense(input_shape: list[int] | None, neurons: int, activation: str, l2: flo
 
 
 def l2_of(config: dict[str, Any]) -> float | None:
-    """The l2 coefficient shared by all dense layers of ``config`` (None when they differ)."""
-    values = {float((l.get("config") or {}).get("l2") or 0.0) for l in config.get("layers") or [] if l["type"] == "FFL"}
+    """The l2 coefficient shared by all dense and conv layers of ``config`` (None when they differ)."""
+    values = {float((l.get("config") or {}).get("l2") or 0.0) for l in config.get("layers") or []
+              if l["type"] in ("FFL", "Conv2d")}
     return values.pop() if len(values) == 1 else (0.0 if not values else None)
+
+
+def conv_layers(input_shape: Sequence[int], blocks: Sequence[ConvBlock], activation: str = "relu",
+                l2: float = 0.0) -> list[dict[str, Any]]:
+    """Layer configs of conv ``blocks`` on images of ``input_shape`` (C, H, W) or (H, W), as
+    ``NN.get_config()`` writes them (so that a built model has the same architecture key); ``l2``
+    regularises every kernel."""
+    shape = [int(s) for s in input_shape]
+    if len(shape) == 2:
+        shape = [1, *shape]
+    layers: list[dict[str, Any]] = []
+    for k, b in enumerate(blocks):
+        layers.append({"type": "Conv2d", "config": {
+            "input_shape": shape if k == 0 else None, "filters": int(b.filters),
+            "kernel_size": [int(b.kernel_size)] * 2, "stride": [1, 1], "padding": "same",
+            "activation": activation, "is_bias": True, "l2": float(l2)}})
+        if b.pooling != "none":
+            layers.append({"type": "Pool2d", "config": {
+                "kernel_size": [POOL_SIZE, POOL_SIZE], "stride": [POOL_SIZE, POOL_SIZE], "padding": "valid",
+                "kind": b.pooling, "input_shape": None}})
+    return layers
+
+
+def with_conv(config: dict[str, Any], blocks: Sequence[ConvBlock], activation: str = "relu",
+              flatten_dropout: float = 0.0) -> dict[str, Any]:
+    """A dense spec on images (Flatten first, see :func:`dense_config`) turned convolutional: the
+    conv ``blocks`` before its Flatten, and Dropout(``flatten_dropout``) right after it when > 0.
+    The dense head, output and compile settings stay as they are; the conv layers take the dense
+    layers' l2."""
+    layers = list(config.get("layers") or [])
+    if not layers or layers[0]["type"] != "Flatten":
+        raise SpecError("Conv blocks go on image inputs: the dense spec must start with Flatten.")
+    image = (layers[0].get("config") or {}).get("input_shape")
+    front = conv_layers(image, blocks, activation, l2_of(config) or 0.0)
+    flatten = {"type": "Flatten", "config": {"input_shape": None}} if front else layers[0]
+    tail = [{"type": "Dropout", "config": {"rate": float(flatten_dropout)}}] if front and flatten_dropout else []
+    return {**config, "layers": [*front, flatten, *tail, *layers[1:]]}
+
+
+def cnn_config(*, blocks: Sequence[ConvBlock], conv_activation: str = "relu", flatten_dropout: float = 0.0,
+               **dense: Any) -> dict[str, Any]:
+    """The config of a convolutional network: :func:`dense_config` (same arguments) with conv
+    ``blocks`` in front (see :func:`with_conv`)."""
+    return with_conv(dense_config(**dense), blocks, conv_activation, flatten_dropout)
 
 
 def read_dense(config: dict[str, Any]) -> DenseValues:
@@ -146,6 +223,72 @@ def read_dense(config: dict[str, Any]) -> DenseValues:
     layers = list(config.get("layers") or [])
     if layers and layers[0]["type"] == "Flatten":
         layers = layers[1:]
+    return _read_head(config, layers)
+
+
+def read_cnn(config: dict[str, Any]) -> DenseValues:
+    """The sidebar's values for a convolutional ``config`` (conv blocks, Flatten, optional Dropout,
+    dense head), exactly. SpecError names what the sidebar cannot show (a stride, a padding other
+    than "same", a pooling other than 2×2, mixed conv activations, ...)."""
+    layers = list(config.get("layers") or [])
+    blocks: list[ConvBlock] = []
+    activations_seen: set[str] = set()
+    i = 0
+    while i < len(layers) and layers[i]["type"] == "Conv2d":
+        c = layers[i].get("config") or {}
+        kh, kw = _pair(c.get("kernel_size"))
+        if kh != kw:
+            raise SpecError(f"The sidebar edits square kernels; conv layer {len(blocks) + 1} has {kh}×{kw}.")
+        if _pair(c.get("stride", 1)) != (1, 1) or c.get("padding") != "same":
+            raise SpecError("The sidebar edits conv layers with stride 1 and padding \"same\".")
+        if not c.get("is_bias", True):
+            raise SpecError("The sidebar does not edit conv layers without bias.")
+        activations_seen.add(c.get("activation") or "linear")
+        pooling = "none"
+        if i + 1 < len(layers) and layers[i + 1]["type"] == "Pool2d":
+            p = layers[i + 1].get("config") or {}
+            if (_pair(p.get("kernel_size")) != (POOL_SIZE, POOL_SIZE)
+                    or _pair(p.get("stride") or p.get("kernel_size")) != (POOL_SIZE, POOL_SIZE)
+                    or p.get("padding", "valid") not in ("valid", None)):
+                raise SpecError("The sidebar edits 2×2 pooling with stride 2 and no padding.")
+            pooling = p.get("kind", "max")
+            i += 1
+        blocks.append(ConvBlock(int(c["filters"]), kh, pooling))
+        i += 1
+    if not blocks:
+        raise SpecError("A convolutional network starts with a Conv2d layer.")
+    if len(activations_seen) > 1:
+        raise SpecError("The sidebar uses one activation for every conv layer; this network mixes "
+                        + ", ".join(sorted(activations_seen)) + ".")
+    if i >= len(layers) or layers[i]["type"] != "Flatten":
+        kind = layers[i]["type"] if i < len(layers) else "nothing"
+        raise SpecError(f"The sidebar expects Flatten after the conv blocks; this network has {kind} there.")
+    i += 1
+    flatten_dropout = 0.0
+    if i < len(layers) and layers[i]["type"] == "Dropout":
+        flatten_dropout = float((layers[i].get("config") or {}).get("rate", 0.0))
+        i += 1
+    head = _read_head(config, layers[i:])
+    return DenseValues(**{**head.__dict__, "conv": tuple(blocks), "conv_activation": activations_seen.pop(),
+                          "flatten_dropout": flatten_dropout})
+
+
+def read_network(config: dict[str, Any]) -> DenseValues:
+    """:func:`read_cnn` when ``config`` starts with a Conv2d, else :func:`read_dense`."""
+    layers = config.get("layers") or []
+    if layers and layers[0]["type"] == "Conv2d":
+        return read_cnn(config)
+    return read_dense(config)
+
+
+def _pair(v: Any) -> tuple[int, int]:
+    if isinstance(v, (list, tuple)) and len(v) == 2:
+        return int(v[0]), int(v[1])
+    return int(v), int(v)
+
+
+def _read_head(config: dict[str, Any], layers: list[dict[str, Any]]) -> DenseValues:
+    """The dense head (hidden FFL rows with their Dropout, FFL output) and the compile settings."""
     dense_idx = [i for i, l in enumerate(layers) if l["type"] == "FFL"]
     if not dense_idx or dense_idx[-1] != len(layers) - 1:
         raise SpecError("The sidebar edits networks that end with a dense (FFL) output layer.")
@@ -166,7 +309,7 @@ def read_dense(config: dict[str, Any]) -> DenseValues:
             hidden.append(HiddenLayer(int(c["neurons"]), c.get("activation") or "linear", 0.0))
     l2 = l2_of(config)
     if l2 is None:
-        raise SpecError("The sidebar shows one l2 value for all dense layers; this network's layers have different ones.")
+        raise SpecError("The sidebar shows one l2 value for all dense layers (and conv layers); this network's layers have different ones.")
     out = layers[-1]["config"]
     name, lr, momentum = optimizer_settings(config)
     comp = config.get("compile") or {}
@@ -260,11 +403,17 @@ def input_size(config: dict[str, Any]) -> int | None:
 
 
 def shape_text(config: dict[str, Any]) -> str:
-    """Input size and the units of every dense layer, e.g. ``784-128-64-10``."""
+    """Input size and every layer that shapes the data, e.g. ``784-128-64-10`` or
+    ``784-conv16-maxpool-conv32-maxpool-128-10``."""
     sizes = [str(input_size(config) or "?")]
     for layer in config.get("layers") or []:
+        c = layer.get("config") or {}
         if layer["type"] == "FFL":
-            sizes.append(str(layer["config"]["neurons"]))
+            sizes.append(str(c["neurons"]))
+        elif layer["type"] == "Conv2d":
+            sizes.append(f"conv{c.get('filters', '?')}")
+        elif layer["type"] == "Pool2d":
+            sizes.append(f"{c.get('kind', 'max')}pool")
         elif layer["type"] not in ("Flatten", "Dropout"):
             sizes.append(choices.layer_types().get(layer["type"], layer["type"]))
     return "-".join(sizes)
@@ -280,9 +429,14 @@ def optimizer_text(config: dict[str, Any]) -> str:
 def describe(config: dict[str, Any]) -> dict[str, Any]:
     """Plain facts for a table of runs: network, hidden, output, optimizer, seed."""
     try:
-        v = read_dense(config)
+        v = read_network(config)
         hidden = ", ".join(f"{h.neurons} {h.activation}" + (f" (dropout {h.dropout:g})" if h.dropout else "")
-                           for h in v.hidden) or "none (linear classifier)"
+                           for h in v.hidden) or ("none" if v.conv else "none (linear classifier)")
+        if v.conv:
+            blocks = ", ".join(f"conv {b.filters} {b.kernel_size}×{b.kernel_size}"
+                               + ("" if b.pooling == "none" else f" + {b.pooling} pool") for b in v.conv)
+            drop = f", dropout {v.flatten_dropout:g}" if v.flatten_dropout else ""
+            hidden = f"{blocks} ({v.conv_activation}), flatten{drop}; dense: {hidden}"
         output = f"{v.output_activation} / {v.loss}"
     except SpecError:
         labels = choices.layer_types()
@@ -302,7 +456,8 @@ def describe(config: dict[str, Any]) -> dict[str, Any]:
 # Validation: problems keyed by the setting they belong to, in sentences for people
 # ----------------------------------------------------------------------------------------------
 def validate(config: dict[str, Any]) -> dict[str, str]:
-    """Problems with a dense spec, keyed "hidden<k>", "loss", "optimizer", "lr", "momentum"."""
+    """Problems with a spec, keyed "conv<k>" (conv block k: filters, or a shape it cannot take),
+    "flatten_dropout", "hidden<k>", "size" (too many parameters), "loss", "optimizer", "lr", "momentum"."""
     problems: dict[str, str] = {}
     k = -1
     layers = config.get("layers") or []
@@ -315,7 +470,10 @@ def validate(config: dict[str, Any]) -> dict[str, str]:
             if not isinstance(n, int) or not 1 <= n <= MAX_NEURONS:
                 problems[f"hidden{k}"] = f"Hidden layer {k + 1} needs between 1 and {MAX_NEURONS:,} neurons; it has {n}."
         elif layer["type"] == "Dropout" and not 0.0 <= float(c.get("rate", 0.0)) < 1.0:
-            problems[f"hidden{k}"] = f"Hidden layer {k + 1}: dropout must be at least 0 and below 1."
+            where = "flatten_dropout" if k < 0 else f"hidden{k}"
+            what = "The dropout after Flatten" if k < 0 else f"Hidden layer {k + 1}: dropout"
+            problems[where] = f"{what} must be at least 0 and below 1."
+    problems.update(shape_problems(config))
     comp = config.get("compile") or {}
     name, lr, momentum = optimizer_settings(config)
     if name not in optimizers.OPTIMIZERS:
@@ -339,6 +497,66 @@ def validate(config: dict[str, Any]) -> dict[str, str]:
                 "target (a regression): use mean squared error (mse) with a linear output."
             )
     return problems
+
+
+def shape_problems(config: dict[str, Any]) -> dict[str, str]:
+    """Conv blocks that cannot work on the shape they receive (keyed "conv<k>", k from 0) and a
+    network with more parameters than the engine allows ("size"), in sentences for people."""
+    from nncore.errors import ShapeError
+    from nncore.layers import LAYERS
+    from nncore.model import MAX_PARAMETERS
+
+    problems: dict[str, str] = {}
+    layers = config.get("layers") or []
+    first = (layers[0].get("config") or {}).get("input_shape") if layers else None
+    if not first:
+        return problems
+    shape = tuple(int(s) for s in first)
+    block, total = -1, 0
+    for layer in layers:
+        kind, c = layer["type"], dict(layer.get("config") or {})
+        if kind == "Conv2d":
+            block += 1
+            f = c.get("filters")
+            if not isinstance(f, int) or not 1 <= f <= MAX_FILTERS:
+                problems[f"conv{block}"] = f"Conv block {block + 1} needs between 1 and {MAX_FILTERS} filters; it has {f}."
+                return problems
+        c.pop("input_shape", None)
+        try:
+            obj = LAYERS[kind].from_config(c)
+            total += obj.planned_parameters(shape) if hasattr(obj, "planned_parameters") else 0
+            out = tuple(obj.compute_output_shape(shape))
+        except (ShapeError, ValueError, KeyError, TypeError) as exc:
+            where = f"conv{max(block, 0)}"
+            if kind == "Pool2d" and len(shape) == 3:
+                h, w = shape[1:]
+                problems[where] = (
+                    f"Conv block {block + 1}: its {POOL_SIZE}×{POOL_SIZE} pooling needs maps of at least "
+                    f"{POOL_SIZE}×{POOL_SIZE} pixels, but they are {h}×{w} here (each pooling halves them: "
+                    f"{_halvings(first)}). Set this block's pooling to none or remove a block."
+                )
+            elif kind == "Conv2d":
+                problems[where] = f"Conv block {block + 1} cannot take maps of shape {shape}: {exc}"
+            else:
+                problems["size"] = f"The network cannot be built: {exc}"
+            return problems
+        shape = out
+    if total > MAX_PARAMETERS:
+        problems["size"] = (
+            f"This network would have {total:,} parameters, more than the limit of {MAX_PARAMETERS:,}. "
+            "Use fewer filters or neurons, or more pooling before Flatten."
+        )
+    return problems
+
+
+def _halvings(image_shape: Sequence[int]) -> str:
+    """E.g. "28 → 14 → 7 → 3 → 1" for 28×28 images."""
+    side = int(image_shape[-1])
+    steps = [side]
+    while side >= POOL_SIZE:
+        side //= POOL_SIZE
+        steps.append(side)
+    return " → ".join(str(v) for v in steps)
 
 
 def validate_training(settings: TrainSettings, available: int | None = None) -> dict[str, str]:

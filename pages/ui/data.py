@@ -18,7 +18,10 @@ from nncore.studio.evaluation import Evaluation, evaluate
 from .state import Studio
 
 ROOT = Path(__file__).resolve().parents[2]
+#: the shipped pretrained models: a dense network (MLP) and a convolutional one (CNN, the default)
 PRETRAINED_PATH = ROOT / "models" / "mnist_mlp.json"
+PRETRAINED_CNN_PATH = ROOT / "models" / "mnist_cnn.json"
+PRETRAINED_LABELS = {"cnn": "Pretrained CNN", "mlp": "Pretrained MLP"}
 #: the dataset a new session starts with (and the pretrained model's dataset)
 DATASET = "mnist"
 
@@ -70,8 +73,8 @@ def training_split(name: Any, n_samples: int, val_fraction: float, seed: int) ->
     return held[1]
 
 
-@st.cache_resource(show_spinner="Loading the pretrained model…", max_entries=2)
-def _pretrained(path: str) -> tuple[Any, str | None]:
+@st.cache_resource(show_spinner="Loading the pretrained model…", max_entries=4)
+def _pretrained(path: str, stamp: float | None = None) -> tuple[Any, str | None]:
     if not Path(path).is_file():
         return None, f"No pretrained model is shipped yet ({Path(path).name} is missing)."
     try:
@@ -84,9 +87,61 @@ def _pretrained(path: str) -> tuple[Any, str | None]:
     return model, None
 
 
-def pretrained() -> tuple[Any, str | None]:
-    """The shipped pretrained MNIST model (shared, treat as read-only) or (None, reason)."""
-    return _pretrained(str(PRETRAINED_PATH))
+def _path_of(kind: str) -> Path:
+    return PRETRAINED_CNN_PATH if kind == "cnn" else PRETRAINED_PATH
+
+
+def _stamp(path: Path) -> float | None:
+    """The file's modification time (a rebuilt file is loaded again), None when it is missing."""
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
+
+
+def pretrained(kind: str = "default") -> tuple[Any, str | None]:
+    """A shipped pretrained model (shared, treat as read-only) or (None, reason).
+
+    ``kind``: "cnn", "mlp", or "default": the CNN when it loads, else the MLP with a sentence
+    saying why (the reason is then not None although a model is returned)."""
+    if kind == "default":
+        cnn, why = pretrained("cnn")
+        if cnn is not None:
+            return cnn, None
+        mlp, why_mlp = pretrained("mlp")
+        if mlp is None:
+            return None, why_mlp
+        return mlp, f"{why} Using the pretrained MLP instead."
+    path = _path_of(kind)
+    return _pretrained(str(path), _stamp(path))
+
+
+def pretrained_choices() -> dict[str, str]:
+    """The pretrained models that load: key ("cnn", "mlp") → its stable label, the CNN first."""
+    return {k: label for k, label in PRETRAINED_LABELS.items() if pretrained(k)[0] is not None}
+
+
+@st.cache_resource(show_spinner="Measuring the pretrained model on the test set…", max_entries=4)
+def _test_accuracy(path: str, stamp: float | None) -> float | None:
+    model, _ = _pretrained(path, stamp)
+    if model is None:
+        return None
+    ds = dataset(DATASET)
+    return float(model.evaluate(ds.x_test, ds.y_test)["accuracy"])
+
+
+def pretrained_accuracy(kind: str) -> float | None:
+    """Test-set accuracy of the pretrained model ``kind`` ("cnn", "mlp"), measured once per process."""
+    path = _path_of(kind)
+    return _test_accuracy(str(path), _stamp(path))
+
+
+def pretrained_text(kind: str) -> str:
+    """E.g. "Pretrained CNN, 99.41 % on MNIST's test set"."""
+    acc = pretrained_accuracy(kind)
+    label = PRETRAINED_LABELS.get(kind, kind)
+    name = DATASET.upper() if DATASET == "mnist" else DATASET
+    return label if acc is None else f"{label}, {100 * acc:.2f} % on {name}'s test set"
 
 
 def evaluation(s: Studio) -> Evaluation | None:

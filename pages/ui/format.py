@@ -99,6 +99,15 @@ def status_line(p: R.Progress) -> str:
     return ""
 
 
+def rgb_png(rgb: np.ndarray) -> bytes:
+    """An (h, w, 3) uint8 picture (e.g. a mosaic from nncore.analysis) as PNG bytes, as it is."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), mode="RGB").save(buf, format="PNG")
+    return buf.getvalue()
+
+
 def image_png(img: np.ndarray, scale: int = 4) -> bytes:
     """A 2-D grey image (uint8 0..255 or float 0..1) as an upscaled, pixel-sharp PNG."""
     from PIL import Image

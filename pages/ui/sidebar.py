@@ -1,4 +1,5 @@
-"""The configuration sidebar: a dense network spec (``NN.get_config()`` format) plus training settings.
+"""The configuration sidebar: a network spec (``NN.get_config()`` format) plus training settings.
+The network is dense, or for image data convolutional (conv blocks, Flatten, the same dense head).
 
 The router (``app.py``) renders it once per run *before* the page, so its widgets keep their values
 across page switches; a page run on its own (AppTest) renders it itself via :func:`sidebar_config`.
@@ -21,7 +22,7 @@ from typing import Any
 import streamlit as st
 
 from nncore.studio import choices, spec
-from nncore.studio.spec import HiddenLayer, TrainSettings
+from nncore.studio.spec import ConvBlock, HiddenLayer, TrainSettings
 
 from . import data as ui_data
 from . import data_picker
@@ -133,10 +134,11 @@ def show_config(config: dict[str, Any]) -> bool:
     """Make the sidebar show ``config`` exactly (after loading, resetting or restoring a model).
     Call from a callback. False when the sidebar cannot show that network (it then keeps its values)."""
     try:
-        v = spec.read_dense(config)
+        v = spec.read_network(config)
     except spec.SpecError:
         return False
     ss = st.session_state
+    _show_conv(v)
     _set_layers(v.hidden)
     ss["cfg_out_act"] = v.output_activation
     ss["cfg_loss"] = v.loss
@@ -164,6 +166,9 @@ def read_sidebar() -> tuple[dict[str, Any], TrainSettings]:
         metrics=["accuracy"] if ds.is_classification else list(spec.REGRESSION_METRICS),
         l2=float(ss.get("cfg_l2", STEER_DEFAULTS["cfg_l2"])),
     )
+    if _network_kind(ds) == "cnn":
+        config = spec.with_conv(config, _conv_blocks(), str(ss.get("cfg_conv_act", "relu")),
+                                float(ss.get("cfg_flat_drop", 0.0)))
     settings = TrainSettings(n_samples=int(ss["cfg_n_samples"]), val_fraction=float(ss["cfg_val"]),
                              batch_size=int(ss["cfg_batch"]), epochs=int(ss["cfg_epochs"]),
                              schedule=str(ss.get("cfg_schedule", STEER_DEFAULTS["cfg_schedule"])),
@@ -355,11 +360,19 @@ def _network_section(s: Studio, ds: Any, locked: bool) -> tuple[dict[str, Any], 
     """The layers (hidden layers, output, loss), the Build button and its confirmation."""
     ss = st.session_state
     n_in = math.prod(ds.input_shape)
-    st.markdown("**Hidden layers**", help=f"{n_in:,} inputs → the hidden layers below → {ds.n_outputs} outputs, "
-                "one per class. Each row is one fully connected (Dense) layer.")
+    kind = _kind_choice(ds)
+    if kind == "cnn":
+        _conv_section(ds)
+        st.markdown("**Dense layers** (after Flatten)", help="The conv blocks' maps, flattened into one vector, "
+                    f"→ the dense layers below → {ds.n_outputs} outputs, one per class. Each row is one fully "
+                    "connected (Dense) layer.")
+    else:
+        st.markdown("**Hidden layers**", help=f"{n_in:,} inputs → the hidden layers below → {ds.n_outputs} outputs, "
+                    "one per class. Each row is one fully connected (Dense) layer.")
     ids = list(ss["layer_ids"])
     if not ids:
-        st.caption("No hidden layers: a linear classifier on the raw inputs.")
+        st.caption("No dense hidden layers: the flattened maps go straight to the outputs." if kind == "cnn"
+                   else "No hidden layers: a linear classifier on the raw inputs.")
     hidden_acts = choices.hidden_activations()
     for k, i in enumerate(ids):
         first = k == 0
@@ -408,11 +421,159 @@ def _network_section(s: Studio, ds: Any, locked: bool) -> tuple[dict[str, Any], 
     for k in range(len(ids)):
         if f"hidden{k}" in net_problems:
             st.error(net_problems[f"hidden{k}"])
+    if "size" in net_problems:
+        st.error(net_problems["size"], icon=":material/error:")
     follow_sidebar(s, config, net_problems)
     record_finished_run(s)  # an ended run is on the Runs page before anything replaces its model
     _build_section(s, config, net_problems, locked)
 
     return config, settings, net_problems
+
+
+# ---- the convolutional part of the network section (image datasets only) ----
+DEFAULT_CONV = (ConvBlock(16, 3, "max"), ConvBlock(32, 3, "max"))
+KIND_LABELS = {"dense": "Dense (MLP)", "cnn": "Convolutional (CNN)"}
+POOLING_LABELS = {"none": "none", "max": "max 2×2", "avg": "avg 2×2"}
+KERNEL_PRESETS = (1, 3, 5, 7)
+
+
+def _init_conv_state() -> None:
+    """Defaults for the conv widgets, kept alive on runs that do not render them (dense chosen)."""
+    ss = st.session_state
+    ss["cfg_kind"] = ss.get("cfg_kind", "dense")
+    ss["cfg_conv_act"] = ss.get("cfg_conv_act", "relu")
+    ss["cfg_flat_drop"] = ss.get("cfg_flat_drop", 0.0)
+    if "conv_ids" not in ss:
+        _set_conv_blocks(DEFAULT_CONV)
+    for i in ss["conv_ids"]:
+        for suffix, default in (("f", 16), ("k", 3), ("pool", "max")):
+            key = f"cfg_C{i}_{suffix}"
+            ss[key] = ss.get(key, default)
+
+
+def _network_kind(ds: Any) -> str:
+    """"cnn" when the sidebar describes a convolutional network (image data only), else "dense"."""
+    return "cnn" if getattr(ds, "is_image", False) and st.session_state.get("cfg_kind") == "cnn" else "dense"
+
+
+def _conv_blocks() -> list[ConvBlock]:
+    ss = st.session_state
+    return [ConvBlock(int(ss.get(f"cfg_C{i}_f", 16)), int(ss.get(f"cfg_C{i}_k", 3)), str(ss.get(f"cfg_C{i}_pool", "max")))
+            for i in ss.get("conv_ids", [])]
+
+
+def _set_conv_blocks(blocks: tuple[ConvBlock, ...]) -> None:
+    ss = st.session_state
+    for i in list(ss.get("conv_ids", [])):
+        _forget_conv(i)
+    start = ss.get("conv_next", 0)
+    ss["conv_ids"] = list(range(start, start + len(blocks)))
+    ss["conv_next"] = start + len(blocks)
+    for i, b in zip(ss["conv_ids"], blocks):
+        ss[f"cfg_C{i}_f"], ss[f"cfg_C{i}_k"], ss[f"cfg_C{i}_pool"] = int(b.filters), int(b.kernel_size), b.pooling
+
+
+def _forget_conv(i: int) -> None:
+    for suffix in ("f", "k", "pool"):
+        st.session_state.pop(f"cfg_C{i}_{suffix}", None)
+
+
+def _add_conv() -> None:
+    """Append a conv block with twice the filters of the last one (capped), same kernel and pooling."""
+    ss = st.session_state
+    if len(ss["conv_ids"]) >= spec.MAX_CONV_BLOCKS:
+        return
+    last = _conv_blocks()[-1] if ss["conv_ids"] else ConvBlock(8, 3, "max")
+    i = ss["conv_next"]
+    ss["conv_next"] = i + 1
+    ss[f"cfg_C{i}_f"] = min(2 * last.filters, spec.MAX_FILTERS) if ss["conv_ids"] else last.filters
+    ss[f"cfg_C{i}_k"], ss[f"cfg_C{i}_pool"] = last.kernel_size, last.pooling
+    ss["conv_ids"] = [*ss["conv_ids"], i]
+
+
+def _remove_conv(i: int) -> None:
+    ss = st.session_state
+    ss["conv_ids"] = [j for j in ss["conv_ids"] if j != i]
+    _forget_conv(i)
+
+
+def _show_conv(v: spec.DenseValues) -> None:
+    """The sidebar shows ``v``'s kind, and its conv blocks when it has some (from a callback)."""
+    ss = st.session_state
+    ss["cfg_kind"] = v.kind
+    if v.conv:
+        _set_conv_blocks(v.conv)
+        ss["cfg_conv_act"] = v.conv_activation
+        ss["cfg_flat_drop"] = float(v.flatten_dropout)
+
+
+def _kind_choice(ds: Any) -> str:
+    """Dense or convolutional (offered for image data only); returns the kind the sidebar builds."""
+    _init_conv_state()
+    if not getattr(ds, "is_image", False):
+        return "dense"
+    st.radio(
+        "Network", list(KIND_LABELS), key="cfg_kind", format_func=KIND_LABELS.get, horizontal=True,
+        help="Dense: every pixel connects to every unit of the first layer. Convolutional: small filters slide "
+        "over the image and detect local patterns (strokes, corners) wherever they are; the dense layers "
+        "then read those maps. CNNs read digits better but train slower.",
+    )
+    return _network_kind(ds)
+
+
+def _conv_section(ds: Any) -> None:
+    """Conv block rows (filters, kernel, pooling, remove), Add conv block, one activation for all and
+    the dropout after Flatten; a block that cannot take its input shape says why under its row."""
+    ss = st.session_state
+    c, h, w = (list(ds.input_shape) if len(ds.input_shape) == 3 else [1, *ds.input_shape])
+    st.markdown("**Conv blocks**", help=f"The {h}×{w} image ({c} channel{'s' if c != 1 else ''}) goes through "
+                "these blocks top to bottom. Each block is a convolution (padding \"same\": the maps keep their "
+                "size) with one output map per filter, then optionally a 2×2 pooling that halves the maps.")
+    problems = spec.shape_problems(read_sidebar()[0])
+    ids = list(ss["conv_ids"])
+    if not ids:
+        st.caption("No conv blocks: add one, or choose a dense network.")
+    acts = choices.hidden_activations()
+    for k, i in enumerate(ids):
+        first = k == 0
+        vis = "visible" if first else "collapsed"
+        c1, c2, c3, c4 = st.columns([1.0, 1.0, 1.3, 0.4], vertical_alignment="bottom", gap="small")
+        c1.number_input(
+            "Filters" if first else f"Conv {k + 1} filters", min_value=1, max_value=spec.MAX_FILTERS, step=8,
+            key=f"cfg_C{i}_f", label_visibility=vis,
+            help="Filters in each conv block (one row per block, Conv 1 at the top): each filter is a small "
+            "pattern detector and makes one feature map. More filters see more patterns but train slower.",
+        )
+        c2.selectbox(
+            "Kernel" if first else f"Conv {k + 1} kernel", choices.with_value(KERNEL_PRESETS, int(ss[f"cfg_C{i}_k"])),
+            key=f"cfg_C{i}_k", format_func=lambda v: f"{v}×{v}", label_visibility=vis,
+            help="Size of each filter in pixels. 3×3 is the usual choice; larger kernels see more at once.",
+        )
+        c3.selectbox(
+            "Pooling" if first else f"Conv {k + 1} pooling", list(POOLING_LABELS), key=f"cfg_C{i}_pool",
+            format_func=POOLING_LABELS.get, label_visibility=vis,
+            help="After the convolution: keep the maximum (max) or the mean (avg) of each 2×2 square, halving "
+            "the maps' height and width, or no pooling (none).",
+        )
+        c4.button("", icon=":material/close:", key=f"rm_C{i}", on_click=_remove_conv, args=(i,),
+                  help=f"Remove conv block {k + 1}")
+        if f"conv{k}" in problems:
+            st.error(problems[f"conv{k}"], icon=":material/error:")
+    st.button(
+        "Add conv block", icon=":material/add:", on_click=_add_conv, disabled=len(ids) >= spec.MAX_CONV_BLOCKS,
+        help=f"Append a conv block with twice the filters of the last one (at most {spec.MAX_CONV_BLOCKS} blocks).",
+    )
+    c1, c2 = st.columns(2)
+    c1.selectbox(
+        "Conv activation", acts, key="cfg_conv_act",
+        help="The non-linearity after every convolution. " + " ".join(choices.HIDDEN_ACTIVATION_HELP[a] for a in acts),
+    )
+    c2.selectbox(
+        "Dropout after Flatten", choices.with_value(choices.DROPOUT_PRESETS, float(ss["cfg_flat_drop"])),
+        key="cfg_flat_drop", format_func=lambda v: f"{v:g}",
+        help="During training, randomly switch off this share of the flattened maps before the dense layers; "
+        "this reduces overfitting. 0 adds no dropout layer.",
+    )
 
 
 def _optimizer_section(s: Studio, config: dict[str, Any], net_problems: dict[str, str]) -> None:
