@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests import browser_util as B
-from tests.test_browser import batch_position, wait_progress
+from tests.browser.test_browser import batch_position, wait_progress
 
 pytestmark = pytest.mark.browser
 
