@@ -63,7 +63,7 @@ def _make_active(run_id: int) -> None:
         s.notify("error", str(exc).strip("'\""))
         return
     show_config(model.get_config())
-    s.set_model(model, f"restored from “{run.name}”")
+    s.set_model(model, f"restored from “{s.runs.label(run)}”")
     ss = st.session_state
     n, val, batch = (run.settings.get(k) for k in ("n_samples", "val_fraction", "batch_size"))
     if n in choices.sample_sizes(ui_data.dataset().n_samples):
@@ -72,7 +72,7 @@ def _make_active(run_id: int) -> None:
         ss["cfg_val"] = float(val)
     if batch is not None and batch >= 1:
         ss["cfg_batch"] = int(batch)
-    s.notify("success", f"“{run.name}” is the active model again ({model_text(s.model)}). The Train, Draw "
+    s.notify("success", f"“{s.runs.label(run)}” is the active model again ({model_text(s.model)}). The Train, Draw "
                         "and Inspect pages use it now; training it further adds a new run that continues this one.")
 
 
@@ -83,8 +83,9 @@ def _cancel_make_active() -> None:
 def _delete(run_id: int) -> None:
     s = studio()
     run = s.runs.get(run_id)
+    label = s.runs.label(run) if run is not None else ""
     if run is not None and s.runs.delete(run_id):
-        s.notify("success", f"Deleted “{run.name}”.")
+        s.notify("success", f"Deleted “{label}”.")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -128,7 +129,7 @@ def runs_table(reg: RR.RunRegistry) -> None:
             continue
         if bool(show) != run.shown:
             reg.set_shown(run.id, bool(show))
-        if isinstance(name, str) and name.strip() and name != run.name:
+        if isinstance(name, str) and name.strip() and name != reg.label(run):
             reg.rename(run.id, name)
 
 
@@ -170,7 +171,7 @@ def actions(s: Studio) -> None:
     if st.session_state.get("runs_selected") not in ids:
         st.session_state["runs_selected"] = ids[-1]
     c1, c2, c3, c4 = st.columns([1.6, 1, 1, 1], vertical_alignment="bottom")
-    rid = c1.selectbox("Run", ids, key="runs_selected", format_func=lambda i: f"{i}: {reg.get(i).name}",
+    rid = c1.selectbox("Run", ids, key="runs_selected", format_func=lambda i: f"{i}: {reg.label(reg.get(i))}",
                        help="The run the buttons on the right act on.")
     run = reg.get(rid)
     why = ("Stop training first." if s.training_active
@@ -181,9 +182,9 @@ def actions(s: Studio) -> None:
               "Training it further adds a new run that continues this one."))
     with c3.popover("Delete run", icon=":material/delete:", width="stretch",
                     help="Remove this run from the table (its model too)."):
-        st.markdown(f"Delete **{run.name}** and its model? This cannot be undone.")
+        st.markdown(f"Delete **{reg.label(run)}** and its model? This cannot be undone.")
         st.button("Delete for good", type="primary", key="runs_delete", on_click=_delete, args=(rid,),
-                  help=f"Delete {run.name}.")
+                  help=f"Delete {reg.label(run)}.")
     c4.download_button("Download CSV", data=reg.to_csv(), file_name="nn_studio_runs.csv",
                        mime="text/csv", icon=":material/download:", on_click="ignore", key="runs_csv",
                        width="stretch", help="The table above with each run's settings, as CSV.")

@@ -83,6 +83,8 @@ class Run:
     created: float = field(default_factory=time.time)
     updated: float = field(default_factory=time.time)
     shown: bool = True
+    #: True until the user renames the run: its label then says what differs from the other runs
+    auto_named: bool = True
     _live: Any = field(default=None, repr=False)  # weakref to the session model this run follows
     _released_history: dict[str, list] | None = field(default=None, repr=False)
 
@@ -206,12 +208,14 @@ class RunRegistry:
             parent = self.origin_of(model)
             rid = self._next_id
             self._next_id += 1
+            auto = name is None
             if name is None:
                 name = f"Run {rid}"
                 if parent is not None and self.get(parent) is not None:
                     name += f" (continues {self.get(parent).name})"
             run = Run(
                 id=rid,
+                auto_named=auto and parent is None,
                 name=_clean_name(name) or f"Run {rid}",
                 model=snapshot,
                 facts=facts,
@@ -251,9 +255,10 @@ class RunRegistry:
         """Give a run a new name (trimmed, at most 60 characters). False if not found or empty."""
         run = self.get(run_id)
         name = _clean_name(name)
-        if run is None or not name:
+        if run is None or not name or name == self.label(run):
             return False
         run.name = name
+        run.auto_named = False
         return True
 
     def set_shown(self, run_id: int, shown: bool) -> bool:
@@ -289,6 +294,17 @@ class RunRegistry:
         return clone
 
     # ------------------------------------------------------------------ tables
+    def label(self, run: Run) -> str:
+        """The run's name as shown: a name the user gave, else "Run N" followed by the settings in
+        which the runs of this session differ (e.g. "Run 2 · sgd, lr 0.05 · batch 32")."""
+        if not run.auto_named:
+            return run.name
+        parts = []
+        for get, fmt in LABEL_FIELDS:
+            if len({get(r) for r in self._runs}) > 1 and get(run) is not None:
+                parts.append(fmt(get(run)))
+        return run.name + (" · " + " · ".join(parts) if parts else "")
+
     def table(self, percent: bool = False) -> "Any":
         """One row per run (index: run id): plain columns, accuracies as fractions (0..1), or as
         percentages (0..100) when ``percent`` (for a display with a fixed number of decimals)."""
@@ -302,7 +318,7 @@ class RunRegistry:
                 {
                     "Run": r.id,
                     "Show": bool(r.shown),
-                    "Name": r.name,
+                    "Name": self.label(r),
                     "Network": r.facts.get("network", "?"),
                     "Hidden layers": r.facts.get("hidden", ""),
                     "Output / loss": r.facts.get("output", ""),
@@ -367,8 +383,21 @@ class RunRegistry:
                     if math.isnan(lv) and math.isnan(av):
                         continue
                     ep = int(epochs[i]) if i < len(epochs) else i + 1
-                    rows.append({"run": r.id, "name": r.name, "epoch": ep, "split": split, "loss": lv, "accuracy": av})
+                    rows.append({"run": r.id, "name": self.label(r), "epoch": ep, "split": split, "loss": lv, "accuracy": av})
         return pd.DataFrame(rows, columns=["run", "name", "epoch", "split", "loss", "accuracy"])
+
+
+#: what tells runs apart, in the order a label lists it: (read from a run, format for the label)
+LABEL_FIELDS = (
+    (lambda r: r.settings.get("data"), lambda v: str(v)),
+    (lambda r: r.facts.get("network"), lambda v: str(v)),
+    (lambda r: r.facts.get("hidden"), lambda v: str(v)),
+    (lambda r: r.facts.get("output"), lambda v: str(v)),
+    (lambda r: r.facts.get("optimizer"), lambda v: str(v)),
+    (lambda r: r.settings.get("batch_size"), lambda v: f"batch {v}"),
+    (lambda r: r.settings.get("n_samples"), lambda v: f"{int(v):,} samples"),
+    (lambda r: r.facts.get("seed"), lambda v: f"seed {v}"),
+)
 
 
 def _clean_name(name: Any) -> str:

@@ -71,13 +71,14 @@ def curve_traces(at: AppTest) -> list[str]:
 def test_runs_are_listed_and_overlaid(studio):
     at = run(studio)
     df = table(at)
-    assert list(df["Name"]) == ["Run 1", "Run 2"]
+    assert [n.split(" · ")[0] for n in df["Name"]] == ["Run 1", "Run 2"] and all(" · " in n for n in df["Name"])  # labelled by what differs
     assert list(df["Network"]) == ["784-16-10", "784-32-10"]
     assert list(df["Epochs"]) == [2, 3]
     assert list(df["Test acc"]) == pytest.approx([81.0, 85.0])  # shown as percentages
     assert len(at.get("plotly_chart")) == 2
     names = curve_traces(at)
-    for n in ("Run 1 · train", "Run 1 · validation", "Run 2 · train", "Run 2 · validation"):
+    labels = list(df["Name"])  # curves carry the same labels as the table
+    for n in (f"{labels[0]} · train", f"{labels[0]} · validation", f"{labels[1]} · train", f"{labels[1]} · validation"):
         assert n in names
     assert "Up to 20 runs are kept" in texts(at)
 
@@ -115,7 +116,7 @@ def test_delete_a_run(studio):
     assert not at.exception
     assert studio.runs.ids() == [2]
     assert list(table(at)["Name"]) == ["Run 2"]
-    assert "Deleted “Run 1”." in texts(at)
+    assert "Deleted “Run 1 · " in texts(at)
 
 
 def test_csv_download_is_offered(studio):

@@ -118,7 +118,7 @@ def test_table_columns_and_values():
     df = reg.table()
     assert list(df.index) == [1, 2]
     row = df.loc[1]
-    assert row["Name"] == "Run 1" and bool(row["Show"])
+    assert row["Name"].startswith("Run 1 · ") and bool(row["Show"])
     assert row["Network"] == "784-8-10"
     assert row["Hidden layers"] == "8 tanh"
     assert row["Optimizer"] == "sgd, lr 0.01, momentum 0.9"
@@ -167,3 +167,18 @@ def test_describe_and_evaluate():
     assert ev.confusion.sum() == 50 and ev.n_wrong == len(ev.mistakes["index"]) or ev.n_wrong > 24
     assert ev.accuracy == pytest.approx(m.evaluate(x, y)["accuracy"])
     assert ev.metrics() == {"loss": ev.loss, "accuracy": ev.accuracy}
+
+
+def test_runs_are_labelled_by_what_differs_between_them():
+    reg = RunRegistry()
+    a = reg.record(_model(opt="adam", lr=1e-3), settings=SETTINGS)
+    assert reg.label(a) == "Run 1"  # nothing to tell apart yet
+    b = reg.record(_model(opt="sgd", lr=0.05), settings={**SETTINGS, "batch_size": 64})
+    la, lb = reg.label(a), reg.label(b)
+    assert la.startswith("Run 1 · ") and lb.startswith("Run 2 · ")
+    assert "adam" in la and "sgd" in lb and "batch 32" in la and "batch 64" in lb
+    assert "784-8-10" not in la  # the network is the same in both: not part of the label
+    assert list(reg.table()["Name"]) == [la, lb]
+    assert reg.rename(2, "plain sgd") and reg.label(b) == "plain sgd"  # a name the user gives wins
+    assert not reg.rename(1, la)  # writing back the shown label is no rename
+    assert reg.get(1).auto_named
