@@ -295,7 +295,7 @@ def feature_maps_section(model, vec: np.ndarray) -> None:
                 more = f"the first {shown} of {c}" if shown < c else f"{c}"
                 st.caption(f"Feature maps ({more}), filter 0 top left.")
             if pool is not None:
-                pimg, _ = I.maps_image(pool.maps, zoom=zoom, max_cols=4 if len(pool.maps) <= 16 else 6)
+                pimg, _ = I.maps_image(pool.maps, zoom=zoom, max_cols=4)  # 4 a row: the block stays one row at 1440 px
                 _, ph, pw = pool.maps.shape
                 with row.container(width=min(MAPS_BOX_PX, pimg.shape[1] + 4)):
                     st.image(rgb_png(pimg))
