@@ -4,11 +4,13 @@ Run with ``streamlit run app.py``. Pages live in ``pages/`` and are listed in ``
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 st.set_page_config(
     page_title="NN Studio",
-    page_icon=":material/neurology:",
+    page_icon=str(Path(__file__).resolve().parent / "pages" / "ui" / "favicon.png"),  # shipped: works offline
     layout="wide",
     initial_sidebar_state=380,  # px; AUTO state: expanded on desktop
     menu_items={"About": "NN Studio: watch a from-scratch NumPy neural network learn MNIST."},

@@ -68,7 +68,7 @@ def labels_of(y: np.ndarray) -> np.ndarray:
     return y.astype(np.int64).reshape(-1)
 
 
-def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = 10) -> np.ndarray:
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
     """Counts (n_classes, n_classes): row = true class, column = predicted class.
 
     Both arguments may be int labels or one-hot/probability rows.

@@ -972,19 +972,24 @@ def _check_real(a: np.ndarray, name: str) -> None:
 
 
 def _check_finite(a: np.ndarray, name: str, dtype: np.dtype | None = None) -> None:
-    """Raise ValueError when a float array holds NaN/inf, or values that overflow `dtype`."""
+    """Raise ValueError when a float array holds NaN/inf, or values that overflow `dtype`.
+
+    No temporary the size of `a` is made (a buffered float64 sum, then min/max only when `a`'s type
+    can hold values beyond `dtype`'s range)."""
     if not np.issubdtype(a.dtype, np.floating):
         return
     with np.errstate(over="ignore", invalid="ignore"):
-        total = a.sum(dtype=np.float64)
-        if np.isfinite(total) and (dtype is None or np.abs(a).max() <= np.finfo(dtype).max):
-            return
-    bad = a.size - int(np.count_nonzero(np.isfinite(a)))
-    if bad:
-        raise ValueError(f"{name} contains {bad} NaN or infinite value(s); remove or replace them first.")
-    if dtype is not None and np.abs(a).max() > np.finfo(dtype).max:
+        finite = bool(np.isfinite(a.sum(dtype=np.float64)))
+    if not finite:
+        bad = a.size - int(np.count_nonzero(np.isfinite(a)))
+        if bad:
+            raise ValueError(f"{name} contains {bad} NaN or infinite value(s); remove or replace them first.")
+    if dtype is None or np.finfo(a.dtype).max <= np.finfo(dtype).max:
+        return
+    largest = max(float(a.max()), -float(a.min()))
+    if largest > np.finfo(dtype).max:
         raise ValueError(
-            f"{name} holds values up to {float(np.abs(a).max()):.3g}, beyond the model's {dtype} range "
+            f"{name} holds values up to {largest:.3g}, beyond the model's {dtype} range "
             f"(±{float(np.finfo(dtype).max):.3g}); scale the data first."
         )
 

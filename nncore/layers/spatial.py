@@ -141,7 +141,7 @@ def image_shape(layer: str, input_shape: tuple[int, ...]) -> tuple[int, int, int
         )
         raise ShapeError(
             f"{layer} takes images of shape (channels, height, width), but receives {tuple(input_shape)}{why}. "
-            "As the first layer, give input_shape=(1, 28, 28) (or (28, 28) for one channel)."
+            "As the first layer, give input_shape=(channels, height, width) (or (height, width) for one channel)."
         )
     return input_shape  # type: ignore[return-value]
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "playground.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "playground.py")
 SLOW = "slow motion (2 epochs/s)"
 
 

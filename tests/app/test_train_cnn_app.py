@@ -9,7 +9,7 @@ from nncore import Conv2d
 from nncore.studio import run as R
 from tests.app_util import run_page, texts
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TRAIN = str(ROOT / "pages" / "train.py")
 INSPECT = str(ROOT / "pages" / "inspect.py")
 

@@ -15,7 +15,7 @@ import pytest
 from nncore import FFL, NN
 from nncore.callbacks import EarlyStopping, LearningRateScheduler
 from nncore.studio import run as R
-from tests.test_runner import FakeModel, data
+from tests.studio.test_runner import FakeModel, data
 
 WAIT = 30  # seconds: safety net only
 

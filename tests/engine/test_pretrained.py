@@ -9,7 +9,7 @@ from nncore import PRETRAINED_MODEL_PATH, load_model, load_pretrained
 from nncore.datasets import load_mnist, scale
 from nncore.preprocess import canvas_to_mnist
 from nncore.studio.data import as_raw_image
-from test_preprocess import synth  # the synthetic-drawing generator shared with the preprocessing tests
+from tests.engine.test_preprocess import synth  # the synthetic-drawing generator shared with the preprocessing tests
 
 N_DRAWINGS = 1000
 CNN_PATH = PRETRAINED_MODEL_PATH.parent / "mnist_cnn.json"

@@ -11,7 +11,7 @@ from nncore.studio import run as R
 from nncore.studio.resources import TrainingSlots
 from pages.ui import url_config as U
 from pages.ui.sessions import DISCONNECT_REASON, SessionWatcher
-from tests.test_runner import FakeModel, data
+from tests.studio.test_runner import FakeModel, data
 
 T = 30.0
 

@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from nncore.studio import run as R
 from nncore.studio.resources import process_slots
-from tests.test_app_pages import TIMEOUT, _path, no_exception, studio_of, texts
+from tests.app.test_app_pages import TIMEOUT, _path, no_exception, studio_of, texts
 
 
 def router(**params: str) -> AppTest:

@@ -11,7 +11,7 @@ import pytest
 
 from nncore.studio import run as R
 from nncore.studio.resources import CANCELLED, RELEASED, SlotBusyError, TrainingSlots, waiting_message
-from tests.test_runner import FakeModel, data
+from tests.studio.test_runner import FakeModel, data
 
 T = 30.0  # seconds: only a hung worker takes this long
 

@@ -15,7 +15,7 @@ from nncore.studio.spec import HiddenLayer
 from pages.ui.state import Studio
 from tests.app_util import run_page, texts
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "runs.py")
 SETTINGS = {"n_samples": 2000, "val_fraction": 0.1, "batch_size": 64}
 

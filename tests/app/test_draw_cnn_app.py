@@ -12,9 +12,9 @@ from nncore import NN, Conv2d, FFL, Flatten, Pool2d, datasets
 from pages.ui import data as ui_data
 from pages.ui.state import Studio
 from tests.app_util import run_page, texts
-from tests.test_app_pages import canvas_value, rgba_from_digit
+from tests.app.test_app_pages import canvas_value, rgba_from_digit
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DRAW = str(ROOT / "pages" / "draw.py")
 INSPECT = str(ROOT / "pages" / "inspect.py")
 

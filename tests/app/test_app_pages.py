@@ -22,7 +22,7 @@ from pages.ui import data as ui_data
 from pages.ui.state import Studio
 
 TIMEOUT = 60
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _path(p: str) -> str:

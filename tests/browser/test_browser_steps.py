@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests import browser_util as B
-from tests.test_browser import batch_position, wait_progress
+from tests.browser.test_browser import batch_position, wait_progress
 
 pytestmark = pytest.mark.browser
 
@@ -26,7 +26,7 @@ def page(server, browser):
 
 def chart(page):
     """The plotly element of the live curves (inside the component's iframe)."""
-    el = page.frame_locator('[data-testid="stCustomComponentV1"]').first.locator(".js-plotly-plot")
+    el = page.frame_locator('.st-key-curves [data-testid="stCustomComponentV1"]').first.locator(".js-plotly-plot")
     el.wait_for(timeout=TIMEOUT)
     return el
 

@@ -12,7 +12,7 @@ import pytest
 
 from nncore import ModelFileError, load_model
 
-_PATH = Path(__file__).resolve().parent.parent / "bench" / "fuzz_model_files.py"
+_PATH = Path(__file__).resolve().parents[2] / "bench" / "fuzz_model_files.py"
 _spec = importlib.util.spec_from_file_location("fuzz_model_files", _PATH)
 fuzz = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fuzz)

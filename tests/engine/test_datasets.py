@@ -24,7 +24,7 @@ from nncore.datasets import (
     write_idx,
 )
 
-MNIST_DIR = Path(__file__).resolve().parent.parent / "data" / "mnist"
+MNIST_DIR = Path(__file__).resolve().parents[2] / "data" / "mnist"
 STEMS = [
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",

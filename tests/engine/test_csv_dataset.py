@@ -14,7 +14,7 @@ from nncore import transforms
 from nncore.datasets import CSVError, MAX_CSV_BYTES, from_csv
 from nncore.datasets import csv as csv_module
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _table(header: str, rows: list[str]) -> bytes:

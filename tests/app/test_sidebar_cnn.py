@@ -12,7 +12,7 @@ from nncore.studio import spec
 from nncore.studio.spec import ConvBlock, HiddenLayer
 from tests.app_util import run_page
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TRAIN = str(ROOT / "pages" / "train.py")
 
 

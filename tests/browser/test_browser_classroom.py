@@ -24,7 +24,7 @@ from tests.browser_util import (
     settle,
     wait_app_idle,
 )
-from tests.test_browser import wait_progress
+from tests.browser.test_browser import wait_progress
 
 pytestmark = pytest.mark.browser
 

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from nncore import stepdoc as SD
 from tests.app_util import run_page, texts
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "step.py")
 STAGES = [
     ("batch", "The batch"),

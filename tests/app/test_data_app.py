@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from nncore import datasets
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "data" / "examples"
 
 

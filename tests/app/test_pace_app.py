@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from nncore.callbacks import EarlyStopping, LearningRateScheduler, ReduceLROnPlateau
 from nncore.studio import run as R
-from tests.test_app_pages import ROOT, long_training, no_exception, page, studio_of, texts, wait_run
+from tests.app.test_app_pages import ROOT, long_training, no_exception, page, studio_of, texts, wait_run
 
 WAIT = 60  # seconds: safety net only
 
