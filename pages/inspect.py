@@ -225,9 +225,9 @@ KERNEL_HELP = ("Each tile is a kernel: the filter responds where the image looks
 
 
 def kernels_block(layer, per_channel: bool, target: int = 40, max_width: int = 720, max_height: int = 560,
-                  short: bool = False) -> None:
+                  short: bool = False, max_filters: int = 32) -> None:
     """One conv layer's kernels as one PNG, with what the tiles are."""
-    tiles = I.kernel_tiles(layer.weights, per_channel=per_channel)
+    tiles = I.kernel_tiles(layer.weights, per_channel=per_channel, max_filters=max_filters)
     st.image(rgb_png(I.kernels_image(tiles, target=target, max_width=max_width, max_height=max_height)))
     kh, kw = layer.kernel_size
     if short:
@@ -288,14 +288,14 @@ def feature_maps_section(model, vec: np.ndarray) -> None:
             st.markdown(f"**{conv.label}** → {c} maps of {h}×{w}")
             row = st.container(horizontal=True, gap="medium")
             with row.container(width=190):
-                kernels_block(convs[conv.name], per_channel=False, target=20, max_width=180, short=True)
+                kernels_block(convs[conv.name], per_channel=False, target=20, max_width=180, short=True, max_filters=64)
             img, shown = I.maps_image(conv.maps, zoom=zoom)
             with row.container(width=min(MAPS_BOX_PX, img.shape[1] + 4)):
                 st.image(rgb_png(img))
                 more = f"the first {shown} of {c}" if shown < c else f"{c}"
                 st.caption(f"Feature maps ({more}), filter 0 top left.")
             if pool is not None:
-                pimg, _ = I.maps_image(pool.maps, zoom=zoom, max_cols=4)
+                pimg, _ = I.maps_image(pool.maps, zoom=zoom, max_cols=4)  # 4 a row: the block stays one row at 1440 px
                 _, ph, pw = pool.maps.shape
                 with row.container(width=min(MAPS_BOX_PX, pimg.shape[1] + 4)):
                     st.image(rgb_png(pimg))

@@ -25,7 +25,7 @@ def page(browser):
 def _nav(page, title: str) -> None:
     """Switch page with the navigation bar (a page load would start a new session)."""
     page.get_by_role("link", name=title, exact=True).first.click()
-    page.wait_for_url(re.compile(f"/{title.lower()}$"))
+    page.wait_for_url(re.compile(f"/{title.lower()}(\\?.*)?$"))  # the page may carry its setup as a query
     B.settle(page, 400)
 
 
