@@ -221,6 +221,42 @@ class Layer:
         return f"{type(self).__name__}({args})"
 
 
+class WeightsAndBiases:
+    """Properties for layers with parameters named "weights" and (unless is_bias=False) "biases":
+    views into the model's flat buffer; assigning copies in place (shape and finiteness checked)."""
+
+    is_bias: bool
+    params: dict[str, np.ndarray]
+    grads: dict[str, np.ndarray]
+    set_param: Any
+
+    @property
+    def weights(self) -> np.ndarray | None:
+        return self.params.get("weights")
+
+    @weights.setter
+    def weights(self, value: np.ndarray) -> None:
+        self.set_param("weights", value)
+
+    @property
+    def biases(self) -> np.ndarray | None:
+        return self.params.get("biases")
+
+    @biases.setter
+    def biases(self, value: np.ndarray) -> None:
+        if not self.is_bias:
+            raise ValueError("This layer has no bias (is_bias=False).")
+        self.set_param("biases", value)
+
+    @property
+    def grad_weights(self) -> np.ndarray | None:
+        return self.grads.get("weights")
+
+    @property
+    def grad_biases(self) -> np.ndarray | None:
+        return self.grads.get("biases")
+
+
 def get(name: str) -> type[Layer]:
     """The layer class called `name` (e.g. "FFL", "Conv2d"); ValueError lists the valid names."""
     if isinstance(name, str) and name in LAYERS:

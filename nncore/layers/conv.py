@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ShapeError
-from .base import Layer, Shape
+from .base import Layer, Shape, WeightsAndBiases
 from .dense import initial_weights
 from .spatial import Axis, axes, check_fits, image_input_shape, image_shape, int_pair, padding_spec
 
@@ -81,7 +81,7 @@ def col2im(dcols: np.ndarray, rows: Axis, cols: Axis, out_chwn: np.ndarray) -> N
             out_chwn[:, rs, cs] += dcols[:, i, j, o0:o1, p0:p1]
 
 
-class Conv2d(Layer):
+class Conv2d(WeightsAndBiases, Layer):
     """2-D convolution: (n, C, H, W) → (n, filters, Ho, Wo), then the activation.
 
     ``weights`` has shape (filters, C, kh, kw) and ``biases`` (filters,). ``kernel_size`` and
@@ -174,34 +174,6 @@ class Conv2d(Layer):
         _, self._rows, self._cols_axis = self._geometry(self.input_shape)
         self._init_weights = self._init_bias = None  # the arrays now live in params
         self._scratch = {}
-
-    @property
-    def weights(self) -> np.ndarray | None:
-        """(filters, channels, kh, kw) kernels (a view into the model's flat parameter buffer)."""
-        return self.params.get("weights")
-
-    @weights.setter
-    def weights(self, value: np.ndarray) -> None:
-        self.set_param("weights", value)
-
-    @property
-    def biases(self) -> np.ndarray | None:
-        """(filters,) biases, or None when is_bias=False."""
-        return self.params.get("biases")
-
-    @biases.setter
-    def biases(self, value: np.ndarray) -> None:
-        if not self.is_bias:
-            raise ValueError("This layer has no bias (is_bias=False).")
-        self.set_param("biases", value)
-
-    @property
-    def grad_weights(self) -> np.ndarray | None:
-        return self.grads.get("weights")
-
-    @property
-    def grad_biases(self) -> np.ndarray | None:
-        return self.grads.get("biases")
 
     # ------------------------------------------------------------------ computation
     @property

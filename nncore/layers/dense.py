@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ShapeError
-from .base import Layer, Shape, as_shape, shape_text
+from .base import Layer, Shape, WeightsAndBiases, as_shape, shape_text
 
 #: activations whose weights are drawn He-normal; the others get Glorot-uniform
 RELU_FAMILY = ("relu", "leaky_relu")
@@ -20,7 +20,7 @@ def initial_weights(rng: np.random.Generator, shape: Shape, fan_in: int, fan_out
     return rng.uniform(-limit, limit, size=shape)
 
 
-class FFL(Layer):
+class FFL(WeightsAndBiases, Layer):
     """Fully connected layer: output = activation(x @ W + b) for x of shape (batch, inputs).
 
     ``weights`` has shape (inputs, neurons) and ``biases`` (neurons,). Without given arrays, weights
@@ -83,34 +83,6 @@ class FFL(Layer):
     def build(self, input_shape, rng, dtype):
         super().build(input_shape, rng, dtype)
         self._init_weights = self._init_bias = None  # the arrays now live in params
-
-    @property
-    def weights(self) -> np.ndarray | None:
-        """(inputs, neurons) weight matrix (a view into the model's flat parameter buffer)."""
-        return self.params.get("weights")
-
-    @weights.setter
-    def weights(self, value: np.ndarray) -> None:
-        self.set_param("weights", value)
-
-    @property
-    def biases(self) -> np.ndarray | None:
-        """(neurons,) bias vector, or None when is_bias=False."""
-        return self.params.get("biases")
-
-    @biases.setter
-    def biases(self, value: np.ndarray) -> None:
-        if not self.is_bias:
-            raise ValueError("This layer has no bias (is_bias=False).")
-        self.set_param("biases", value)
-
-    @property
-    def grad_weights(self) -> np.ndarray | None:
-        return self.grads.get("weights")
-
-    @property
-    def grad_biases(self) -> np.ndarray | None:
-        return self.grads.get("biases")
 
     # ------------------------------------------------------------------ computation
     def apply_z(self, x: np.ndarray) -> np.ndarray:
