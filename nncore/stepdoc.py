@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from .layers import FFL, Dropout, Flatten
 
 #: a matrix with at most this many rows and columns is shown whole; larger ones are summarised
 SMALL_ROWS = 12
@@ -282,14 +281,17 @@ def _act_apply_text(name: str, value: float) -> str:
 # ----------------------------------------------------------------------------------------------
 # Facts about the model, and the traced step with the optimizer's state
 # ----------------------------------------------------------------------------------------------
+#: the layer kinds (each layer's declared ``label``) whose formulas this page writes out
+KNOWN_KINDS = {"Dense": "dense", "Dropout": "dropout", "Flatten": "flatten"}
+
+
 def _layer_kind(layer: Any) -> str:
-    if isinstance(layer, FFL):
-        return "dense"
-    if isinstance(layer, Dropout):
-        return "dropout"
-    if isinstance(layer, Flatten):
-        return "flatten"
-    return "other"
+    """"dense", "dropout" or "flatten" from the layer's declared label; "other" for any other layer
+    (shown with shapes and summaries only)."""
+    kind = KNOWN_KINDS.get(getattr(layer, "label", ""), "other")
+    if kind == "dense" and getattr(layer, "params", {}).get("weights", np.zeros((1, 1))).ndim != 2:
+        return "other"
+    return kind
 
 
 def model_facts(model: Any) -> dict[str, Any]:
@@ -370,7 +372,7 @@ def trace_with_state(model: Any, x: Any, y: Any, apply: bool = False) -> dict[st
     trace["masks"] = {
         i: (np.asarray(layer._mask) * (1.0 - layer.rate)).round().astype(model.dtype)
         for i, layer in enumerate(target.layers)
-        if isinstance(layer, Dropout) and getattr(layer, "_mask", None) is not None
+        if _layer_kind(layer) == "dropout" and getattr(layer, "_mask", None) is not None
     }
     trace["loss_after"] = float(target.evaluate(x, y)["loss"])
     return trace
@@ -928,6 +930,7 @@ def tiny_model(hidden: str = "tanh", optimizer: str = "sgd", lr: float = 0.1, se
                units: int = 3, momentum: float | None = None) -> Any:
     """A 2-`units`-2 classifier: `hidden` units, softmax output, cross-entropy, float64 (so the
     checks read 0), compiled with `optimizer` at learning rate `lr`."""
+    from .layers import FFL
     from .model import NN
 
     model = NN(seed=seed, dtype="float64")
