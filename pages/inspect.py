@@ -80,6 +80,17 @@ def current_model(s: Studio, key: str):
     return s.model
 
 
+def _polled_model(s: Studio, key: str, live: bool):
+    """The model a polling panel shows (None, with a note, until the training snapshot is ready);
+    while live, one full rerun when the run ends."""
+    if live:
+        _watch_run_end(s)
+    model = current_model(s, key)
+    if model is None:
+        st.info("The training snapshot is not ready yet; it appears within a few seconds.")
+    return model
+
+
 def _watch_run_end(s: Studio) -> None:
     """While a fragment polls a training run: one full rerun when it ends (records it, stops polling)."""
     if s.training_active:
@@ -123,11 +134,8 @@ def weights_figure(model) -> tuple[go.Figure, str]:
 def weights_panel(s: Studio, key: str, live: bool) -> None:
     @st.fragment(run_every=POLL_SECONDS if live else None)
     def _panel() -> None:
-        if live:
-            _watch_run_end(s)
-        model = current_model(s, key)
+        model = _polled_model(s, key, live)
         if model is None:
-            st.info("The training snapshot is not ready yet; it appears within a few seconds.")
             return
         hidden = len(model.trainable_layers) > 1
         fig, shown = weights_figure(model)
@@ -180,11 +188,8 @@ def feature_weights_figure(model, feature_names) -> go.Figure:
 def feature_weights_panel(s: Studio, key: str, live: bool, choice) -> None:
     @st.fragment(run_every=POLL_SECONDS if live else None)
     def _panel() -> None:
-        if live:
-            _watch_run_end(s)
-        model = current_model(s, key)
+        model = _polled_model(s, key, live)
         if model is None:
-            st.info("The training snapshot is not ready yet; it appears within a few seconds.")
             return
         hidden = len(model.trainable_layers) > 1
         left, right = st.columns([3, 2], gap="large")
@@ -242,11 +247,8 @@ def filters_panel(s: Studio, key: str, live: bool) -> None:
 
     @st.fragment(run_every=POLL_SECONDS if live else None)
     def _panel() -> None:
-        if live:
-            _watch_run_end(s)
-        model = current_model(s, key)
+        model = _polled_model(s, key, live)
         if model is None:
-            st.info("The training snapshot is not ready yet; it appears within a few seconds.")
             return
         st.caption("What each convolution filter looks for. Before training the kernels are noise; as the "
                    "network learns, the first layer's become small edge and stroke detectors. Colours are "
