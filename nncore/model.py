@@ -6,6 +6,7 @@ output layer's activation is fused with the loss through ``forward_z``/``backwar
 """
 from __future__ import annotations
 
+import contextlib
 import copy as _copy
 import math
 import sys
@@ -18,6 +19,8 @@ import numpy as np
 from . import losses as _losses
 from . import metrics as _metrics
 from . import optimizers as _optimizers
+from . import parallel as _parallel
+from .blas import blas_threads_limited
 from .diagnosis import diagnose
 from .errors import DivergenceError, NotCompiledError, ShapeError
 from .layers.base import LAYERS, Layer, shape_text
@@ -111,6 +114,7 @@ class NN:
         self._grads: np.ndarray | None = None
         self._pending: dict[str, float] = {}
         self._pending_lock = threading.Lock()
+        self._step: _parallel.DataParallelStep | None = None  # while train() splits batches across threads
         self._training = False  # True while train() runs: changes then wait for the next batch
 
     # ------------------------------------------------------------------ building
@@ -520,6 +524,7 @@ class NN:
         show_every: int = 1,
         verbose: int = 1,
         augment: Any = None,
+        workers: int | str = "auto",
     ) -> History:
         """Train for `epochs` more epochs on mini-batches of (x, y).
 
@@ -527,6 +532,8 @@ class NN:
         out the last fraction of the data for validation (as Keras), or pass `val_x`, `val_y`.
         `augment` (e.g. nncore.augment.ImageAugment) changes each training batch. Calling train
         again continues: epochs count on, optimizer state is kept, history appends.
+        `workers` splits every batch across that many threads (nncore.parallel); "auto" uses the
+        cores for networks with much elementwise work per sample (CNNs) and 1 otherwise.
         Raises DivergenceError (weights restored) when the loss becomes NaN or infinite.
         """
         self._require_compiled("train")
@@ -541,6 +548,7 @@ class NN:
         x = self._check_x(x)
         y = self._check_y(y, len(x))
         val_split = fraction("val_split", val_split)
+        workers = _parallel.check_workers(workers)
         if augment is not None and not callable(augment):
             raise ValueError(f"augment must be callable on a batch (e.g. nncore.augment.ImageAugment()); got {augment!r}.")
         if val_x is not None or val_y is not None:
@@ -573,12 +581,18 @@ class NN:
         n_batches = math.ceil(len(x) / batch_size)
         train_logs = {"epochs": epochs, "batches": n_batches, "samples": len(x), "batch_size": batch_size,
                       "validation": vx is not None}
+        n_workers = _parallel.resolve_workers(self, workers, batch_size)
         self._training = True
         try:
             _call(callbacks, "on_train_begin", train_logs)
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            with contextlib.ExitStack() as stack:
+                stack.enter_context(np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"))
+                if n_workers > 1:
+                    stack.enter_context(blas_threads_limited(1))
+                    self._step = stack.enter_context(_parallel.DataParallelStep(self, n_workers))
                 self._run_epochs(x, y, vx, vy, epochs, batch_size, shuffle, callbacks, show_every, verbose, result, augment)
         finally:  # a change queued during the last epoch (or while stopping) applies now
+            self._step = None
             self._training = False
             self._apply_pending()
         result.diagnosis = self.diagnosis()
@@ -592,13 +606,19 @@ class NN:
 
         Returns before touching the weights when the loss is not finite (the caller rolls back).
         """
-        z, a = self._forward(xb, training=True)
+        step = self._step
+        z, a = self._forward(xb, training=True) if step is None else step.forward(xb)
         out = self.layers[-1]
         data_loss, grad_z = self.loss.value_and_grad(z, a, yb, out.activation)
         loss = data_loss + self._l2_penalty()
         if not math.isfinite(loss):
             return loss, data_loss, a
-        self._backward(grad_z)
+        if step is None:
+            self._backward(grad_z)
+        else:
+            step.backward(grad_z)
+            for layer in self.layers:
+                layer.add_l2_gradient()
         self.optimizer.step(self._params, self._grads)
         return loss, data_loss, a
 
@@ -687,7 +707,7 @@ class NN:
         activation is fused with the loss), "grad_z", and for each parameter p: "p" (before),
         "grad_p", "update_p" (what the optimizer added) and "new_p". The step runs through the same
         code as `train` (on a copy of the model unless `apply=True`), so applying it equals one
-        `train` step on that batch bit for bit.
+        `train(workers=1)` step on that batch bit for bit (split across threads, up to rounding).
         """
         self._require_compiled("trace_step")
         x = self._check_x(x)

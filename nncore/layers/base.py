@@ -18,6 +18,7 @@ type is one file.
 """
 from __future__ import annotations
 
+import copy
 from typing import Any, ClassVar
 
 import numpy as np
@@ -57,6 +58,9 @@ class Layer:
     label: ClassVar[str] = "Layer"
     #: names of the parameters that l2 regularisation applies to
     regularized: ClassVar[tuple[str, ...]] = ("weights",)
+    #: True when training draws random numbers from ``rng`` (Dropout); a data-parallel step then
+    #: gives each worker's replica its own generator, seeded from the model's
+    stochastic: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -185,6 +189,21 @@ class Layer:
             for k in self.regularized:
                 if k in self.params:
                     self.grads[k] += (2.0 * self.l2) * self.params[k]
+
+    # ------------------------------------------------------------------ data-parallel replicas
+    def replicate(self, grads: dict[str, np.ndarray]) -> "Layer":
+        """A copy for one worker thread of a data-parallel training step (nncore.parallel): the
+        same parameter arrays (read-only during the step), its own gradient arrays ``grads`` and
+        its own per-batch caches."""
+        clone = copy.copy(self)
+        clone.grads = dict(grads)
+        clone._a = None
+        clone._trace = None
+        clone._reset_caches()
+        return clone
+
+    def _reset_caches(self) -> None:
+        """Forget per-batch caches held in mutable containers (layers with scratch buffers override)."""
 
     # ------------------------------------------------------------------ computation
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:

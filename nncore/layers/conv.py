@@ -175,6 +175,9 @@ class Conv2d(WeightsAndBiases, Layer):
         self._init_weights = self._init_bias = None  # the arrays now live in params
         self._scratch = {}
 
+    def _reset_caches(self) -> None:
+        self._cols, self._n, self._scratch, self._scratch_pass = None, 0, {}, False
+
     # ------------------------------------------------------------------ computation
     @property
     def _kernel_matrix(self) -> np.ndarray:

@@ -14,6 +14,7 @@ class Dropout(Layer):
     identity at inference. Works on any shape; masks come from the model's generator."""
 
     label = "Dropout"
+    stochastic = True
 
     def __init__(self, rate: float = 0.5):
         super().__init__()

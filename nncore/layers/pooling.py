@@ -76,6 +76,10 @@ class Pool2d(Layer):
         self._rows, self._cols = self._geometry(self.input_shape)
         self._scratch = {}
 
+    def _reset_caches(self) -> None:
+        self._x = self._xp = self._out = None
+        self._scratch = {}
+
     @property
     def _padded(self) -> bool:
         return bool(self._rows.lo or self._rows.hi or self._cols.lo or self._cols.hi)
