@@ -307,6 +307,30 @@ def feature_maps_section(model, vec: np.ndarray) -> None:
 # ----------------------------------------------------------------------------------------------
 # One digit, layer by layer
 # ----------------------------------------------------------------------------------------------
+# Another page asks Inspect to show a test digit: it puts {"index", "label", "pred"} (the digit's number in
+# the test set, its label and what the session's model read) under REQUEST_KEY and switches here.
+REQUEST_KEY = "inspect_request"
+ORIGIN_KEY = "inspect_origin"  # the request being shown, for "where it came from"
+DIGIT_TAB = ":material/pin: One digit, layer by layer"
+
+
+def take_request(s: Studio, class_names) -> bool:
+    """Apply a pending request from another page (before the widgets are drawn): the session's model, that
+    test digit, the digit tab, and the label as the digit to compare with. True if there was one."""
+    request = st.session_state.pop(REQUEST_KEY, None)
+    if not request or s.model is None:
+        return False
+    st.session_state["inspect_model"] = "session"
+    st.session_state["inspect_source"] = "test"
+    st.session_state["inspect_index"] = int(request["index"])
+    st.session_state[ORIGIN_KEY] = dict(request)
+    names = [str(n) for n in class_names]
+    label = str(request.get("label"))
+    st.session_state["inspect_class"] = names.index(label) if label in names else None
+    st.session_state["_inspect_seen"] = None  # set by the digit panel: keep the label as the choice
+    return True
+
+
 def _random_digit() -> None:
     st.session_state["inspect_index"] = int(np.random.default_rng().integers(0, ui_data.dataset().n_test))
 
@@ -336,7 +360,14 @@ def choose_input(s: Studio) -> tuple[np.ndarray | None, np.ndarray | None, str]:
     c3.button("Random", icon=":material/casino:", key="inspect_random", on_click=_random_digit,
               help="Pick a random test digit.")
     i = int(i)
+    origin = st.session_state.get(ORIGIN_KEY)
+    if origin and origin.get("index") == i:  # opened from the Train page's mistakes
+        st.caption(f":material/model_training: From the Train page: {origin_text(origin)}.")
     return x_test[i], D.image_of(x_test[i], ds), f"test digit {i} (labelled {ds.class_names[int(y_test[i])]})"
+
+
+def origin_text(origin: dict) -> str:
+    return f"test digit #{origin['index']}, label {origin['label']}, read as {origin['pred']}"
 
 
 def saliency_figure(image: np.ndarray, maps: list[tuple[str, np.ndarray]]) -> go.Figure:
@@ -426,10 +457,11 @@ def digit_panel(s: Studio, key: str, live: bool) -> None:
             return
         try:
             pred, probs = I.predict_one(model, vec)
-            runner_up = int(I.top_units(probs, 2)[0][-1])
             seen = (what, key, id(s.canvas) if what == "your drawing" else None)
-            if st.session_state.get("inspect_class") is None or st.session_state.get("_inspect_seen") != seen:
-                st.session_state["inspect_class"] = runner_up  # a new digit starts at its second choice
+            if st.session_state.get("_inspect_seen") is None:  # the first look (or a digit sent from Train)
+                st.session_state["_inspect_seen"] = seen
+            elif st.session_state.get("_inspect_seen") != seen:
+                st.session_state["inspect_class"] = None  # another digit: the user says again what they meant
                 st.session_state["_inspect_seen"] = seen
             outputs = I.layer_outputs(model, vec)
         except Exception as exc:
@@ -445,13 +477,18 @@ def digit_panel(s: Studio, key: str, live: bool) -> None:
             "digit the most (|∂ score / ∂ pixel|, computed by backpropagation to the input; the score is "
             "taken before softmax). Each map is scaled to its own maximum; the blue line outlines the digit."
         )
-        cls = c2.selectbox("Explain digit", list(range(len(probs))), key="inspect_class",
-                           help="Show the saliency for another digit too: which pixels would make the "
-                           "network see this digit instead. It starts at the network's second choice.")
+        cls = c2.selectbox("Why not…?", list(range(len(probs))), index=None, key="inspect_class",
+                           placeholder="Which digit did you mean?",
+                           help="Pick the digit you meant: a second map shows which pixels would make the "
+                           "network read that digit instead.")
         maps = [(f"Why {pred}? (prediction)", I.normalize_map(I.saliency(model, vec, pred)))]
-        maps.append((f"Why {cls}? ({probs[cls]:.0%})" if cls != pred else f"Why {cls}? (same)",
-                     I.normalize_map(I.saliency(model, vec, int(cls)))))
+        if cls is not None:
+            maps.append((f"Why {cls}? ({probs[cls]:.0%})" if cls != pred else f"Why {cls}? (same)",
+                         I.normalize_map(I.saliency(model, vec, int(cls)))))
         st.plotly_chart(saliency_figure(image, maps), key="saliency", config=PLOT_CONFIG)
+        if cls is None:
+            st.caption("Not the digit you meant? Say which one above: a second map shows what would have "
+                       "made the network read it.")
 
         if I.has_conv(model):
             feature_maps_section(model, vec)
@@ -587,6 +624,7 @@ def main() -> None:
                    + "Train one on the Train page first.", icon=":material/info:")
         page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
         return
+    requested = take_request(s, ui_data.dataset().class_names)
     keys = list(choices)
     untrained_session = s.model is not None and not (s.has_learned or s.training_active)
     shipped = [k for k in keys if k in ui_data.PRETRAINED_LABELS]
@@ -622,7 +660,8 @@ def main() -> None:
     shown = s.model if key == "session" else current_model(s, key)  # its layers, not its weights
     conv = shown is not None and I.has_conv(shown)
     first = ":material/filter: Filters" if conv else ":material/grid_view: First-layer weights"
-    t1, t2, t3 = st.tabs([first, ":material/pin: One digit, layer by layer", ":material/monitoring: Training dynamics"])
+    t1, t2, t3 = st.tabs([first, DIGIT_TAB, ":material/monitoring: Training dynamics"], key="inspect_tabs",
+                         default=DIGIT_TAB if requested or st.session_state.get(ORIGIN_KEY) else None)
     with t1:
         if conv:
             filters_panel(s, key, live)

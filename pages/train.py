@@ -366,8 +366,16 @@ def results(s: Studio) -> None:
             names = ds.class_names
             cols = st.columns(6)
             for k, (i, t, p, c) in enumerate(zip(mis["index"], mis["true"], mis["pred"], mis["confidence"])):
-                cols[k % 6].image(F.image_png(D.image_of(ds.x_test[i], ds), 3),
-                                  caption=f"{names[t]} → {names[p]} ({c:.0%})", width="stretch")
+                with cols[k % 6]:
+                    st.image(F.image_png(D.image_of(ds.x_test[i], ds), 3),
+                             caption=f"{names[t]} → {names[p]} ({c:.0%})", width="stretch")
+                    if st.button("Inspect", key=f"inspect_mistake_{int(i)}", icon=":material/biotech:",
+                                 type="tertiary", help=f"Open test digit #{int(i)} (label {names[t]}, read as "
+                                 f"{names[p]}) in Inspect: why the network read {names[p]}, layer by layer."):
+                        # what pages/inspect.py reads (its REQUEST_KEY) when it opens
+                        st.session_state["inspect_request"] = {"index": int(i), "label": str(names[t]),
+                                                               "pred": str(names[p])}
+                        st.switch_page("pages/inspect.py")
 
 
 def per_class_table(ev, class_names) -> "Any":

@@ -1,0 +1,79 @@
+"""AppTest through the router (app.py): a misclassified test digit on the Train page opens in Inspect,
+which shows that digit with the session's model and says where it came from."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from nncore import datasets
+from nncore.studio import data as D
+from nncore.studio import spec
+from nncore.studio.spec import HiddenLayer
+from pages.ui.state import Studio
+from tests.app_util import texts
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def weak_model():
+    """A small MLP trained briefly: it gets plenty of test digits wrong."""
+    ds = datasets.get("mnist")
+    split = D.training_split(ds, 1000, 0.1, seed=0)
+    model = spec.build(spec.dense_config(input_shape=ds.input_shape, transform=ds.transform, outputs=ds.n_outputs,
+                                         hidden=(HiddenLayer(16, "relu"),), output_activation="softmax", loss="cse",
+                                         optimizer="adam", lr=1e-3, seed=0))
+    model.train(split.x, split.y, epochs=1, batch_size=64, verbose=0)
+    return model
+
+
+def mistake_buttons(at: AppTest) -> list:
+    return [b for b in at.button if str(b.key or "").startswith("inspect_mistake_")]
+
+
+def test_a_mistake_on_the_train_page_opens_in_inspect_with_its_origin(weak_model):
+    s = Studio()
+    s.set_model(weak_model.copy(), "trained by the test")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.session_state["studio"] = s
+    at.run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    buttons = mistake_buttons(at)
+    assert buttons and all(b.label == "Inspect" for b in buttons)
+    ev = s.evaluation
+    i, true, pred = (int(ev.mistakes[k][2]) for k in ("index", "true", "pred"))  # the third mistake shown
+    assert true != pred
+    button = at.button(key=f"inspect_mistake_{i}")
+    assert f"#{i}" in button.help and f"label {true}, read as {pred}" in button.help
+    button.click().run()
+    assert not at.exception, [e.message for e in at.exception]
+
+    # now on Inspect: the session's model, that test digit, where it came from
+    assert at.radio(key="inspect_model").value == "session"
+    assert at.radio(key="inspect_source").value == "test"
+    assert at.number_input(key="inspect_index").value == i
+    t = texts(at)
+    assert f"From the Train page: test digit #{i}, label {true}, read as {pred}." in t
+    assert f"test digit {i} (labelled {true}): the network reads **{pred}**" in t
+    # the second saliency map explains the label: what would have made the network read it
+    assert at.selectbox(key="inspect_class").value == true
+    saliency = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
+                    if any((d.get("name") or "").startswith("Why") for d in json.loads(c.proto.spec)["data"]))
+    names = [d["name"] for d in saliency["data"] if (d.get("name") or "").startswith("Why")]
+    assert names[0].startswith(f"Why {pred}?") and names[1].startswith(f"Why {true}?")
+
+    # AppTest stays on the page it was told to run (a browser follows st.switch_page): go there as the
+    # browser is; on this rerun the digit, its origin and the chosen digit stay
+    at.switch_page("pages/inspect.py").run()
+    assert at.number_input(key="inspect_index").value == i and at.selectbox(key="inspect_class").value == true
+    assert f"From the Train page: test digit #{i}, label {true}, read as {pred}." in texts(at)
+
+    # another digit: the origin note goes, and the user says again which digit they meant
+    at.number_input(key="inspect_index").set_value(i + 1 if i + 1 < 10_000 else i - 1).run()
+    assert not at.exception
+    assert "From the Train page" not in texts(at)
+    assert at.selectbox(key="inspect_class").value is None
