@@ -307,27 +307,41 @@ def feature_maps_section(model, vec: np.ndarray) -> None:
 # ----------------------------------------------------------------------------------------------
 # One digit, layer by layer
 # ----------------------------------------------------------------------------------------------
-# Another page asks Inspect to show a test digit: it puts {"index", "label", "pred"} (the digit's number in
-# the test set, its label and what the session's model read) under REQUEST_KEY and switches here.
-REQUEST_KEY = "inspect_request"
-ORIGIN_KEY = "inspect_origin"  # the request being shown, for "where it came from"
+# Another page opens a test digit here with a link carrying ?inspect_digit=<its number in the test set>
+# (the Train page's mistakes): Inspect shows it with the session's model and says where it came from.
+DIGIT_PARAM = "inspect_digit"
+ORIGIN_KEY = "inspect_origin"  # {"index", "label", "pred"} of the digit so opened
 DIGIT_TAB = ":material/pin: One digit, layer by layer"
 
 
-def take_request(s: Studio, class_names) -> bool:
-    """Apply a pending request from another page (before the widgets are drawn): the session's model, that
-    test digit, the digit tab, and the label as the digit to compare with. True if there was one."""
-    request = st.session_state.pop(REQUEST_KEY, None)
-    if not request or s.model is None:
+def take_request(s: Studio) -> bool:
+    """Apply a digit asked for in the URL (before the widgets are drawn): the session's model, that test
+    digit on the digit tab, its label as the digit to compare with. The parameter is removed; True if
+    it asked for a digit that could be shown."""
+    raw = st.query_params.get(DIGIT_PARAM)
+    if raw is None:
         return False
+    del st.query_params[DIGIT_PARAM]
+    ds = ui_data.dataset()
+    try:
+        i = int(raw)
+    except ValueError:
+        return False
+    if s.model is None or not ds.is_image or ds.x_test is None or not 0 <= i < len(ds.x_test) \
+            or D.mismatch(s.model, ds):
+        return False
+    model = current_model(s, "session")
+    if model is None:
+        return False
+    pred, _ = I.predict_one(model, ds.x_test[i])
+    true = int(ds.y_test[i])
     st.session_state["inspect_model"] = "session"
     st.session_state["inspect_source"] = "test"
-    st.session_state["inspect_index"] = int(request["index"])
-    st.session_state[ORIGIN_KEY] = dict(request)
-    names = [str(n) for n in class_names]
-    label = str(request.get("label"))
-    st.session_state["inspect_class"] = names.index(label) if label in names else None
+    st.session_state["inspect_index"] = i
+    st.session_state["inspect_class"] = true
     st.session_state["_inspect_seen"] = None  # set by the digit panel: keep the label as the choice
+    st.session_state[ORIGIN_KEY] = {"index": i, "label": str(ds.class_names[true]),
+                                    "pred": str(ds.class_names[int(pred)])}
     return True
 
 
@@ -363,6 +377,8 @@ def choose_input(s: Studio) -> tuple[np.ndarray | None, np.ndarray | None, str]:
     origin = st.session_state.get(ORIGIN_KEY)
     if origin and origin.get("index") == i:  # opened from the Train page's mistakes
         st.caption(f":material/model_training: From the Train page: {origin_text(origin)}.")
+    elif origin:
+        st.session_state.pop(ORIGIN_KEY)
     return x_test[i], D.image_of(x_test[i], ds), f"test digit {i} (labelled {ds.class_names[int(y_test[i])]})"
 
 
@@ -624,7 +640,7 @@ def main() -> None:
                    + "Train one on the Train page first.", icon=":material/info:")
         page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
         return
-    requested = take_request(s, ui_data.dataset().class_names)
+    requested = take_request(s)
     keys = list(choices)
     untrained_session = s.model is not None and not (s.has_learned or s.training_active)
     shipped = [k for k in keys if k in ui_data.PRETRAINED_LABELS]

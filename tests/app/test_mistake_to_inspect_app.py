@@ -30,10 +30,6 @@ def weak_model():
     return model
 
 
-def mistake_buttons(at: AppTest) -> list:
-    return [b for b in at.button if str(b.key or "").startswith("inspect_mistake_")]
-
-
 def test_a_mistake_on_the_train_page_opens_in_inspect_with_its_origin(weak_model):
     s = Studio()
     s.set_model(weak_model.copy(), "trained by the test")
@@ -42,17 +38,21 @@ def test_a_mistake_on_the_train_page_opens_in_inspect_with_its_origin(weak_model
     at.run()
     at.switch_page("pages/train.py").run()
     assert not at.exception, [e.message for e in at.exception]
-    buttons = mistake_buttons(at)
-    assert buttons and all(b.label == "Inspect" for b in buttons)
     ev = s.evaluation
+    links = [e for e in at.get("page_link") if e.proto.label == "Inspect"]
+    assert len(links) == len(ev.mistakes["index"]) > 3  # one per digit shown
     i, true, pred = (int(ev.mistakes[k][2]) for k in ("index", "true", "pred"))  # the third mistake shown
     assert true != pred
-    button = at.button(key=f"inspect_mistake_{i}")
-    assert f"#{i}" in button.help and f"label {true}, read as {pred}" in button.help
-    button.click().run()
-    assert not at.exception, [e.message for e in at.exception]
+    link = links[2].proto
+    assert link.page == "inspect" and link.query_string == f"inspect_digit={i}"
+    assert f"#{i}" in link.help and f"label {true}, read as {pred}" in link.help
 
-    # now on Inspect: the session's model, that test digit, where it came from
+    # following the link: Inspect with its query parameter (AppTest cannot click a link; that the sidebar
+    # keeps its values on the way is tested in tests/browser/test_browser_mistakes.py)
+    at.query_params["inspect_digit"] = str(i)
+    at.switch_page("pages/inspect.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "inspect_digit" not in at.query_params  # used once: a reload does not force it again
     assert at.radio(key="inspect_model").value == "session"
     assert at.radio(key="inspect_source").value == "test"
     assert at.number_input(key="inspect_index").value == i
@@ -66,9 +66,7 @@ def test_a_mistake_on_the_train_page_opens_in_inspect_with_its_origin(weak_model
     names = [d["name"] for d in saliency["data"] if (d.get("name") or "").startswith("Why")]
     assert names[0].startswith(f"Why {pred}?") and names[1].startswith(f"Why {true}?")
 
-    # AppTest stays on the page it was told to run (a browser follows st.switch_page): go there as the
-    # browser is; on this rerun the digit, its origin and the chosen digit stay
-    at.switch_page("pages/inspect.py").run()
+    at.run()  # a rerun keeps the digit, its origin and the chosen digit
     assert at.number_input(key="inspect_index").value == i and at.selectbox(key="inspect_class").value == true
     assert f"From the Train page: test digit #{i}, label {true}, read as {pred}." in texts(at)
 
@@ -77,3 +75,16 @@ def test_a_mistake_on_the_train_page_opens_in_inspect_with_its_origin(weak_model
     assert not at.exception
     assert "From the Train page" not in texts(at)
     assert at.selectbox(key="inspect_class").value is None
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "10000"])
+def test_a_bad_digit_in_the_url_is_ignored(weak_model, value):
+    s = Studio()
+    s.set_model(weak_model.copy(), "trained by the test")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.session_state["studio"] = s
+    at.query_params["inspect_digit"] = value
+    at.switch_page("pages/inspect.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "From the Train page" not in texts(at)
+    assert "inspect_digit" not in at.query_params
