@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -72,7 +73,10 @@ def test_every_section_renders_with_its_explanation(trained):
     at = run(_studio(trained))
     assert at.radio(key="inspect_model").value == "session"
     specs = charts(at)
-    assert len(specs) == 6  # weights grid, saliency, layer strips, top units, norms, histograms
+    assert len(specs) == 5  # weights grid, saliency, layer strips, norms, histograms
+    # the most active first-layer units: 8 weight pictures (84 px, whole at any width), each captioned
+    captions = [c.caption for i in at.get("image") for c in i.proto.imgs if c.caption.startswith("unit ")]
+    assert len(captions) == 8 and all(re.fullmatch(r"unit \d+: -?\d+\.\d\d", c) for c in captions), captions
     t = texts(at)
     for phrase in ("What each first-layer unit looks for", "784 incoming weights", "Saliency: which pixels decide",
                    "Every layer's output for this digit", "most active first-layer units",
@@ -188,7 +192,7 @@ def test_while_training_the_page_uses_a_snapshot(data, trained):
         assert at.radio(key="inspect_model").value == "session"
         assert "training now, the charts follow its live weights" in texts(at)
         assert "The network is training" in texts(at)
-        assert len(charts(at)) == 6
+        assert len(charts(at)) == 5  # weights, saliency, strips, norms, histograms
     finally:
         s.run.stop()
         s.run.join(10)
