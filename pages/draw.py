@@ -23,8 +23,66 @@ PROBABILITY_WIDTH = 340
 LIVE_SECONDS = 1.5
 
 
+# streamlit-drawable-canvas 0.13 draws its own toolbar (upload, undo, redo, edit, bring forward/send
+# backward, delete) inside the component's open shadow root, invisible at the canvas's top-right corner
+# until hovered: it swallows strokes there and offers actions that mean nothing here, and the library has
+# no option to hide it. This script puts one style rule into the shadow root of every canvas inside the
+# canvas box, now and whenever a canvas is (re)created (Clear makes a new one). Our Clear and Undo
+# buttons replace it.
+HIDE_TOOLBAR_CSS = ".dc-toolbar{display:none!important}"
+HIDE_TOOLBAR_HTML = """<style>.st-key-draw_toolbar_fix{display:none}</style>
+<script>
+(() => {
+  if (window.__nnHideCanvasToolbar) { window.__nnHideCanvasToolbar(); return; }
+  const CSS = %r;
+  const patch = () => {
+    for (const box of document.querySelectorAll(".st-key-draw_canvas_box")) {
+      for (const el of box.querySelectorAll("*")) {
+        const root = el.shadowRoot;
+        if (!root || root.querySelector("style[data-nn-hide-toolbar]")) continue;
+        const style = document.createElement("style");
+        style.dataset.nnHideToolbar = "1";
+        style.textContent = CSS;
+        root.appendChild(style);
+        new MutationObserver(patch).observe(root, {childList: true});  // its content replaced
+      }
+    }
+  };
+  let queued = false;
+  new MutationObserver(() => {
+    if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; patch(); }); }
+  }).observe(document.body, {childList: true, subtree: true});
+  window.__nnHideCanvasToolbar = patch;
+  patch();
+})();
+</script>""" % HIDE_TOOLBAR_CSS
+
+
+def hide_canvas_toolbar() -> None:
+    """The script above, in a keyed container its own style rule hides (it takes no space)."""
+    with st.container(key="draw_toolbar_fix"):
+        st.html(HIDE_TOOLBAR_HTML, unsafe_allow_javascript=True)
+
+
+def _canvas_key() -> str:
+    return f"canvas_{st.session_state.get('canvas_n', 0)}"
+
+
 def _clear() -> None:
     st.session_state["canvas_n"] = st.session_state.get("canvas_n", 0) + 1
+    st.session_state.pop("canvas_initial", None)
+    st.session_state.pop("canvas_strokes", None)
+
+
+def _undo() -> None:
+    """Redraw the canvas without its last stroke: the same canvas gets the earlier strokes as its
+    initial drawing (a new ``undo_step`` each time, so the canvas reloads even when the strokes
+    equal an earlier initial drawing) and sends the result back."""
+    strokes = list(st.session_state.get("canvas_strokes") or [])
+    if not strokes:
+        return
+    step = int((st.session_state.get("canvas_initial") or {}).get("undo_step", 0)) + 1
+    st.session_state["canvas_initial"] = {"objects": strokes[:-1], "undo_step": step}
 
 
 def model_choices(s: Studio) -> dict[str, str]:
@@ -90,6 +148,8 @@ def draw_panel(s: Studio, key: str) -> None:
         left = row.container(width=CANVAS_SIZE + 16, key="draw_canvas_box")
         mid = row.container(width=190, key="draw_prediction_box")
         right = row.container(width=PROBABILITY_WIDTH, key="draw_probability_box")
+        if _canvas_key() not in st.session_state:  # a canvas mounting afresh (first visit, back from
+            st.session_state.pop("canvas_initial", None)  # another page) starts empty, as it always did
         with left:
             st.markdown("**Your drawing**", help="Draw one digit with the mouse or a finger, large and centred "
                         "like on paper. The network was trained on white digits on black.")
@@ -97,10 +157,15 @@ def draw_panel(s: Studio, key: str) -> None:
                 stroke_width=20, stroke_color="#FFFFFF", background_color="#000000",
                 width=CANVAS_SIZE, height=CANVAS_SIZE, drawing_mode="freedraw",
                 return_image_data=True, update_streamlit=True,
-                key=f"canvas_{st.session_state.get('canvas_n', 0)}",
+                initial_drawing=st.session_state.get("canvas_initial"), key=_canvas_key(),
             )
-            st.button("Clear", icon=":material/ink_eraser:", on_click=_clear, key="clear_canvas",
-                      help="Erase the drawing and start again.")
+            strokes = list((res.json_data or {}).get("objects") or [])
+            st.session_state["canvas_strokes"] = strokes  # what Undo removes the last of
+            buttons = st.container(horizontal=True, gap="small")
+            buttons.button("Undo", icon=":material/undo:", on_click=_undo, key="undo_stroke",
+                           disabled=not strokes, help="Remove the last stroke.")
+            buttons.button("Clear", icon=":material/ink_eraser:", on_click=_clear, key="clear_canvas",
+                           help="Erase the drawing and start again.")
         model = current_model(s, key)
         try:
             img = res.image_data
@@ -209,6 +274,7 @@ def main() -> None:
             st.caption(f":orange[●] {why}")
     show_notices()
     draw_panel(s, key)
+    hide_canvas_toolbar()
 
 
 main()

@@ -108,7 +108,14 @@ def image_side() -> int:
     return int(ui_data.dataset().input_shape[-1])
 
 
-def weights_figure(model) -> tuple[go.Figure, str]:
+WEIGHTS_BOX_PX = 480  # the first-layer weights mosaic: about 56 px a 28×28 unit at 8 units a row
+WEIGHTS_TEXT_PX = 320  # its explanation: beside it when there is room, else below it
+COLORBAR_PX = 58  # the horizontal colour bar under the mosaic, with its tick labels
+
+
+def weights_figure(model, width: int = WEIGHTS_BOX_PX) -> tuple[go.Figure, str]:
+    """The first-layer weights as one heatmap of tiles, sized for a box ``width`` px wide: the mosaic fills
+    the width (its height follows), the colour bar lies under it, so the tiles get all the room."""
     w = I.first_layer_weights(model)
     tiles, units = I.weight_tiles(w, max_units=MAX_UNITS, side=image_side())
     k = len(units)
@@ -118,14 +125,16 @@ def weights_figure(model) -> tuple[go.Figure, str]:
     fig = go.Figure(go.Heatmap(
         z=img.astype(np.float32), customdata=unit_of, colorscale=DIVERGING, zmid=0, zmin=-lim, zmax=lim,
         hoverongaps=False, hovertemplate="unit %{customdata}<br>weight %{z:.3f}<extra></extra>",
-        colorbar=dict(title=dict(text="weight", side="right"), thickness=12, len=0.8),
+        colorbar=dict(title=dict(text="weight", side="right"), orientation="h", thickness=10, len=0.7,
+                      x=0.5, xanchor="center", y=0, yanchor="top", ypad=8, nticks=7),
     ))
-    height = int(np.clip(img.shape[0] * 4, 300, 600))
-    width = int(height * img.shape[1] / img.shape[0]) + 110  # the image plus its colour bar
-    fig.update_layout(height=height, width=width, margin=dict(l=0, r=0, t=4, b=4),
-                      template="plotly_white", plot_bgcolor="white", uirevision="weights")
+    height = int(round(width * img.shape[0] / img.shape[1])) + COLORBAR_PX
+    fig.update_layout(height=height, margin=dict(l=0, r=0, t=4, b=COLORBAR_PX), template="plotly_white",
+                      plot_bgcolor="white", uirevision="weights")
     fig.update_xaxes(visible=False, constrain="domain")
-    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
+    # on a screen narrower than the box the mosaic shrinks: it sits on its colour bar, the room left is above
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain",
+                     constraintoward="bottom")
     n = w.shape[1]
     shown = f"all {n} units" if len(units) == n else f"units 0–{len(units) - 1} of {n}"
     return fig, shown
@@ -139,11 +148,16 @@ def weights_panel(s: Studio, key: str, live: bool) -> None:
             return
         hidden = len(model.trainable_layers) > 1
         fig, shown = weights_figure(model)
-        left, right = st.columns([3, 2], gap="large")
-        left.plotly_chart(fig, key="weights_grid", config=PLOT_CONFIG, width="content")
-        with right:
+        # a wrapping row: the mosaic keeps its size, the text goes below it when the window is narrow
+        if hidden:
+            st.markdown(f"**What each first-layer unit looks for** ({shown})")
+        else:
+            st.markdown(f"**What each output unit looks for** ({shown})")
+        row = st.container(horizontal=True, gap="large", key="weights_row")
+        row.container(width=WEIGHTS_BOX_PX, key="weights_box").plotly_chart(
+            fig, key="weights_grid", config=PLOT_CONFIG, width="stretch")
+        with row.container(width=WEIGHTS_TEXT_PX, key="weights_text"):
             if hidden:
-                st.markdown(f"**What each first-layer unit looks for** ({shown})")
                 side = image_side()
                 st.caption(
                     f"Each square holds the {side * side} incoming weights of one unit of the first hidden layer "
@@ -152,7 +166,6 @@ def weights_panel(s: Studio, key: str, live: bool) -> None:
                     "it learns."
                 )
             else:
-                st.markdown(f"**What each output unit looks for** ({shown})")
                 st.caption(
                     "This network has no hidden layer, so each square is one digit's template: ink on red "
                     "pixels is evidence for that digit, ink on blue pixels against it."
@@ -307,6 +320,44 @@ def feature_maps_section(model, vec: np.ndarray) -> None:
 # ----------------------------------------------------------------------------------------------
 # One digit, layer by layer
 # ----------------------------------------------------------------------------------------------
+# Another page opens a test digit here with a link carrying ?inspect_digit=<its number in the test set>
+# (the Train page's mistakes): Inspect shows it with the session's model and says where it came from.
+DIGIT_PARAM = "inspect_digit"
+ORIGIN_KEY = "inspect_origin"  # {"index", "label", "pred"} of the digit so opened
+DIGIT_TAB = ":material/pin: One digit, layer by layer"
+
+
+def take_request(s: Studio) -> bool:
+    """Apply a digit asked for in the URL (before the widgets are drawn): the session's model, that test
+    digit on the digit tab, its label as the digit to compare with. The parameter is removed; True if
+    it asked for a digit that could be shown."""
+    raw = st.query_params.get(DIGIT_PARAM)
+    if raw is None:
+        return False
+    del st.query_params[DIGIT_PARAM]
+    ds = ui_data.dataset()
+    try:
+        i = int(raw)
+    except ValueError:
+        return False
+    if s.model is None or not ds.is_image or ds.x_test is None or not 0 <= i < len(ds.x_test) \
+            or D.mismatch(s.model, ds):
+        return False
+    model = current_model(s, "session")
+    if model is None:
+        return False
+    pred, _ = I.predict_one(model, ds.x_test[i])
+    true = int(ds.y_test[i])
+    st.session_state["inspect_model"] = "session"
+    st.session_state["inspect_source"] = "test"
+    st.session_state["inspect_index"] = i
+    st.session_state["inspect_class"] = true
+    st.session_state["_inspect_seen"] = None  # set by the digit panel: keep the label as the choice
+    st.session_state[ORIGIN_KEY] = {"index": i, "label": str(ds.class_names[true]),
+                                    "pred": str(ds.class_names[int(pred)])}
+    return True
+
+
 def _random_digit() -> None:
     st.session_state["inspect_index"] = int(np.random.default_rng().integers(0, ui_data.dataset().n_test))
 
@@ -336,7 +387,16 @@ def choose_input(s: Studio) -> tuple[np.ndarray | None, np.ndarray | None, str]:
     c3.button("Random", icon=":material/casino:", key="inspect_random", on_click=_random_digit,
               help="Pick a random test digit.")
     i = int(i)
+    origin = st.session_state.get(ORIGIN_KEY)
+    if origin and origin.get("index") == i:  # opened from the Train page's mistakes
+        st.caption(f":material/model_training: From the Train page: {origin_text(origin)}.")
+    elif origin:
+        st.session_state.pop(ORIGIN_KEY)
     return x_test[i], D.image_of(x_test[i], ds), f"test digit {i} (labelled {ds.class_names[int(y_test[i])]})"
+
+
+def origin_text(origin: dict) -> str:
+    return f"test digit #{origin['index']}, label {origin['label']}, read as {origin['pred']}"
 
 
 def saliency_figure(image: np.ndarray, maps: list[tuple[str, np.ndarray]]) -> go.Figure:
@@ -392,26 +452,21 @@ def strips_figure(outputs: list[I.LayerOutput]) -> go.Figure:
     return fig
 
 
-def top_units_figure(model, outputs: list[I.LayerOutput]) -> go.Figure:
-    first = outputs[0]
-    idx, vals = I.top_units(first.values, N_TOP)
+TOP_UNIT_ZOOM = 3  # a 28×28 unit's weights at 84 px: one row of 8 at 1440 px, rows of 3 on a phone
+
+
+def top_units_row(model, outputs: list[I.LayerOutput]) -> None:
+    """The most active first-layer units for this digit as a wrapping row of weight pictures, each with
+    its unit number and output (fixed-size cells: whole and legible at any window width)."""
+    idx, vals = I.top_units(outputs[0].values, N_TOP)
     side = image_side()
     tiles, _ = I.weight_tiles(I.first_layer_weights(model), units=idx, max_units=N_TOP, side=side)
-    img, which = I.mosaic(tiles, cols=len(idx), pad=2)
     lim = I.symmetric_limit(tiles)
-    unit_of = np.where(which >= 0, idx[np.clip(which, 0, None)], -1)
-    fig = go.Figure(go.Heatmap(
-        z=img.astype(np.float32), customdata=unit_of, colorscale=DIVERGING, zmid=0, zmin=-lim, zmax=lim,
-        showscale=False, hoverongaps=False, hovertemplate="unit %{customdata}<br>weight %{z:.3f}<extra></extra>",
-    ))
-    for k, (u, v) in enumerate(zip(idx, vals)):  # titles stick to their tile whatever the chart's width
-        fig.add_annotation(x=k * (side + 2) + (side - 1) / 2, y=-1, xref="x", yref="y", yanchor="bottom", showarrow=False,
-                           text=f"unit {u}: <b>{v:.2f}</b>", font=dict(size=12))
-    fig.update_xaxes(visible=False, constrain="domain")
-    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
-    fig.update_layout(height=150, margin=dict(l=0, r=0, t=28, b=0), template="plotly_white",
-                      plot_bgcolor="white")
-    return fig
+    pictures = I.upscale_stack(tiles, TOP_UNIT_ZOOM)
+    row = st.container(horizontal=True, gap="xsmall", key="top_units")
+    for u, v, picture in zip(idx, vals, pictures):
+        with row.container(width=side * TOP_UNIT_ZOOM, gap=None):
+            st.image(rgb_png(I.diverging_rgb(picture, lim)), caption=f"unit {u}: {v:.2f}", width="stretch")
 
 
 def digit_panel(s: Studio, key: str, live: bool) -> None:
@@ -426,10 +481,11 @@ def digit_panel(s: Studio, key: str, live: bool) -> None:
             return
         try:
             pred, probs = I.predict_one(model, vec)
-            runner_up = int(I.top_units(probs, 2)[0][-1])
             seen = (what, key, id(s.canvas) if what == "your drawing" else None)
-            if st.session_state.get("inspect_class") is None or st.session_state.get("_inspect_seen") != seen:
-                st.session_state["inspect_class"] = runner_up  # a new digit starts at its second choice
+            if st.session_state.get("_inspect_seen") is None:  # the first look (or a digit sent from Train)
+                st.session_state["_inspect_seen"] = seen
+            elif st.session_state.get("_inspect_seen") != seen:
+                st.session_state["inspect_class"] = None  # another digit: the user says again what they meant
                 st.session_state["_inspect_seen"] = seen
             outputs = I.layer_outputs(model, vec)
         except Exception as exc:
@@ -445,13 +501,18 @@ def digit_panel(s: Studio, key: str, live: bool) -> None:
             "digit the most (|∂ score / ∂ pixel|, computed by backpropagation to the input; the score is "
             "taken before softmax). Each map is scaled to its own maximum; the blue line outlines the digit."
         )
-        cls = c2.selectbox("Explain digit", list(range(len(probs))), key="inspect_class",
-                           help="Show the saliency for another digit too: which pixels would make the "
-                           "network see this digit instead. It starts at the network's second choice.")
+        cls = c2.selectbox("Why not…?", list(range(len(probs))), index=None, key="inspect_class",
+                           placeholder="Which digit did you mean?",
+                           help="Pick the digit you meant: a second map shows which pixels would make the "
+                           "network read that digit instead.")
         maps = [(f"Why {pred}? (prediction)", I.normalize_map(I.saliency(model, vec, pred)))]
-        maps.append((f"Why {cls}? ({probs[cls]:.0%})" if cls != pred else f"Why {cls}? (same)",
-                     I.normalize_map(I.saliency(model, vec, int(cls)))))
+        if cls is not None:
+            maps.append((f"Why {cls}? ({probs[cls]:.0%})" if cls != pred else f"Why {cls}? (same)",
+                         I.normalize_map(I.saliency(model, vec, int(cls)))))
         st.plotly_chart(saliency_figure(image, maps), key="saliency", config=PLOT_CONFIG)
+        if cls is None:
+            st.caption("Not the digit you meant? Say which one above: a second map shows what would have "
+                       "made the network read it.")
 
         if I.has_conv(model):
             feature_maps_section(model, vec)
@@ -471,7 +532,7 @@ def digit_panel(s: Studio, key: str, live: bool) -> None:
                 "The first-layer units that respond most strongly to this digit, with their output value and "
                 "the weights they look through: their red areas overlap the digit's ink."
             )
-            st.plotly_chart(top_units_figure(model, outputs), key="top_units", config=PLOT_CONFIG)
+            top_units_row(model, outputs)
 
     _panel()
 
@@ -479,13 +540,16 @@ def digit_panel(s: Studio, key: str, live: bool) -> None:
 # ----------------------------------------------------------------------------------------------
 # Weights and gradients over the epochs
 # ----------------------------------------------------------------------------------------------
+LEGEND_PX = 64  # the strip under a chart for its legend: two rows of entries on a phone
+
+
 LAYER_COLORS = ["#4f46e5", "#0891b2", "#16a34a", "#ca8a04", "#ea580c", "#dc2626", "#9333ea", "#6b7280"]
 
 
 def norms_figure(model, df) -> go.Figure:
     labels = I.layer_labels(model)
-    fig = make_subplots(rows=1, cols=2, subplot_titles=["Typical weight size", "Typical gradient size (log scale)"],
-                        horizontal_spacing=0.08)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["Typical weight size", "Gradient size (log scale)"],
+                        horizontal_spacing=0.1)
     layers = list(dict.fromkeys(df["layer"]))
     for k, layer in enumerate(layers):
         color = LAYER_COLORS[k % len(LAYER_COLORS)]
@@ -501,8 +565,11 @@ def norms_figure(model, df) -> go.Figure:
     fig.update_xaxes(title_text="epoch")
     if df["epoch"].max() <= 12:
         fig.update_xaxes(dtick=1, range=[0.5, df["epoch"].max() + 0.5])
-    fig.update_layout(height=380, margin=dict(l=10, r=10, t=40, b=10), template="plotly_white",
-                      legend=dict(orientation="h", yanchor="top", y=-0.3, x=0), uirevision="norms")
+    # the legend sits in its own strip at the bottom of the figure, below the axis titles (however many rows
+    # it wraps into on a narrow screen, the margin under the plots makes room for it)
+    fig.update_layout(height=380 + LEGEND_PX, margin=dict(l=10, r=10, t=40, b=LEGEND_PX), template="plotly_white",
+                      legend=dict(orientation="h", yref="container", yanchor="bottom", y=0, x=0),
+                      uirevision="norms")
     fig.update_annotations(font_size=14)
     return fig
 
@@ -511,10 +578,10 @@ def histograms_figure(model, layer_stats, kind: str) -> go.Figure:
     labels = I.layer_labels(model)
     lines = I.histogram_lines(layer_stats, kind, max_epochs=6)
     names = list(lines)
-    cols = min(len(names), 4)
+    cols = min(len(names), 3)
     rows = (len(names) + cols - 1) // cols
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[labels.get(n, n) for n in names],
-                        horizontal_spacing=0.05, vertical_spacing=0.2 / max(rows, 1) + 0.08)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[_two_lines(labels.get(n, n)) for n in names],
+                        horizontal_spacing=0.07, vertical_spacing=0.25 / max(rows, 1) + 0.1)
     epochs = sorted({h["epoch"] for hs in lines.values() for h in hs})
     shades = {e: f"rgba(79,70,229,{0.25 + 0.75 * (i + 1) / len(epochs):.2f})" for i, e in enumerate(epochs)}
     for k, name in enumerate(names):
@@ -525,12 +592,19 @@ def histograms_figure(model, layer_stats, kind: str) -> go.Figure:
                             shape="hvh"), name=f"epoch {e}", legendgroup=str(e), showlegend=k == 0,
                             hovertemplate=f"epoch {e}<br>value %{{x:.3g}}<br>share %{{y:.1%}}<extra></extra>",
                             row=r + 1, col=c + 1)
-        fig.update_xaxes(exponentformat="e", nticks=5, row=r + 1, col=c + 1)
+        fig.update_xaxes(exponentformat="e", nticks=4, tickangle=0, row=r + 1, col=c + 1)
         fig.update_yaxes(tickformat=".0%", rangemode="tozero", row=r + 1, col=c + 1)
-    fig.update_layout(height=230 * rows + 60, margin=dict(l=10, r=10, t=40, b=10), template="plotly_white",
-                      legend=dict(orientation="h", yanchor="bottom", y=1.06, x=1, xanchor="right"))
+    fig.update_layout(height=240 * rows + 40 + LEGEND_PX, margin=dict(l=10, r=10, t=50, b=LEGEND_PX),
+                      template="plotly_white",
+                      legend=dict(orientation="h", yref="container", yanchor="bottom", y=0, x=0))
     fig.update_annotations(font_size=13)
     return fig
+
+
+def _two_lines(label: str) -> str:
+    """"Dense 1 (784→128, relu)" → the name over its shape, so subplot titles fit side by side."""
+    name, _, rest = label.partition(" (")
+    return f"{name}<br>({rest}" if rest else label
 
 
 def dynamics_panel(s: Studio, key: str, live: bool) -> None:
@@ -587,6 +661,7 @@ def main() -> None:
                    + "Train one on the Train page first.", icon=":material/info:")
         page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
         return
+    requested = take_request(s)
     keys = list(choices)
     untrained_session = s.model is not None and not (s.has_learned or s.training_active)
     shipped = [k for k in keys if k in ui_data.PRETRAINED_LABELS]
@@ -622,7 +697,8 @@ def main() -> None:
     shown = s.model if key == "session" else current_model(s, key)  # its layers, not its weights
     conv = shown is not None and I.has_conv(shown)
     first = ":material/filter: Filters" if conv else ":material/grid_view: First-layer weights"
-    t1, t2, t3 = st.tabs([first, ":material/pin: One digit, layer by layer", ":material/monitoring: Training dynamics"])
+    t1, t2, t3 = st.tabs([first, DIGIT_TAB, ":material/monitoring: Training dynamics"], key="inspect_tabs",
+                         default=DIGIT_TAB if requested or st.session_state.get(ORIGIN_KEY) else None)
     with t1:
         if conv:
             filters_panel(s, key, live)

@@ -15,6 +15,7 @@ from pages.ui import charts, format as F
 from pages.ui import sessions
 from pages.ui import data as ui_data
 from pages.ui import data_picker, training
+from pages.ui.nav import page_link
 from pages.ui.notices import has_notices, show_notices
 from pages.ui.sidebar import SidebarResult, show_config, sidebar_config
 from pages.ui.state import Studio, studio
@@ -364,10 +365,21 @@ def results(s: Studio) -> None:
             st.success("No mistakes on the test set.")
         else:
             names = ds.class_names
-            cols = st.columns(6)
-            for k, (i, t, p, c) in enumerate(zip(mis["index"], mis["true"], mis["pred"], mis["confidence"])):
-                cols[k % 6].image(F.image_png(D.image_of(ds.x_test[i], ds), 3),
-                                  caption=f"{names[t]} → {names[p]} ({c:.0%})", width="stretch")
+            # fixed-size cells in a wrapping row: as many a row as fit, whatever the window's width
+            gallery = st.container(horizontal=True, gap="xsmall", key="mistakes")
+            for i, t, p, c in zip(mis["index"], mis["true"], mis["pred"], mis["confidence"]):
+                with gallery.container(width=MISTAKE_CELL_PX, gap=None):
+                    st.image(F.image_png(D.image_of(ds.x_test[i], ds), 3),
+                             caption=f"{names[t]} → {names[p]} ({c:.0%})", width="stretch")
+                    # a link, not st.switch_page (which would reset the sidebar's widgets); the parameter
+                    # is pages/inspect.py's DIGIT_PARAM
+                    page_link("pages/inspect.py", label="Inspect", icon=":material/biotech:",
+                              query_params={"inspect_digit": str(int(i))},
+                              help=f"Open test digit #{int(i)} (label {names[t]}, read as {names[p]}) in Inspect: "
+                              f"why the network read {names[p]}, layer by layer.")
+
+
+MISTAKE_CELL_PX = 80  # one misclassified digit: its image, "7 → 2 (98%)" and its Inspect button
 
 
 def per_class_table(ev, class_names) -> "Any":

@@ -16,10 +16,13 @@ PAGES: list[tuple[str, str, str, str]] = [
 ]
 
 
-def page_link(path: str, label: str, icon: str | None = None, help: str | None = None) -> None:
-    """st.page_link that degrades to text when the page is not registered (page run on its own)."""
+def page_link(path: str, label: str, icon: str | None = None, help: str | None = None,
+              query_params: dict[str, str] | None = None) -> None:
+    """st.page_link that degrades to text when the page is not registered (page run on its own).
+    ``query_params`` go into the target's URL (a link keeps the sidebar's widget values; st.switch_page
+    would reset every widget, the sidebar's included)."""
     try:
-        st.page_link(path, label=label, icon=icon, help=help)
+        st.page_link(path, label=label, icon=icon, help=help, query_params=query_params)
     except Exception:
         st.markdown(f"**{label}**")
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -72,7 +73,10 @@ def test_every_section_renders_with_its_explanation(trained):
     at = run(_studio(trained))
     assert at.radio(key="inspect_model").value == "session"
     specs = charts(at)
-    assert len(specs) == 6  # weights grid, saliency, layer strips, top units, norms, histograms
+    assert len(specs) == 5  # weights grid, saliency, layer strips, norms, histograms
+    # the most active first-layer units: 8 weight pictures (84 px, whole at any width), each captioned
+    captions = [c.caption for i in at.get("image") for c in i.proto.imgs if c.caption.startswith("unit ")]
+    assert len(captions) == 8 and all(re.fullmatch(r"unit \d+: -?\d+\.\d\d", c) for c in captions), captions
     t = texts(at)
     for phrase in ("What each first-layer unit looks for", "784 incoming weights", "Saliency: which pixels decide",
                    "Every layer's output for this digit", "most active first-layer units",
@@ -85,20 +89,34 @@ def test_every_section_renders_with_its_explanation(trained):
     assert strips["data"][-1]["x"] == [str(i) for i in range(10)]
 
 
-def test_choosing_another_class_changes_the_saliency(trained):
+def why_names(spec: dict) -> list[str]:
+    return [t["name"] for t in spec["data"] if (t.get("name") or "").startswith("Why")]
+
+
+def test_the_second_saliency_map_waits_for_the_digit_the_user_meant(trained):
     at = run(_studio(trained), inspect_source="test", inspect_index=0)
     assert "test digit 0 (labelled 7)" in texts(at)
+    box = at.selectbox(key="inspect_class")
+    assert box.value is None and box.placeholder == "Which digit did you mean?"  # no digit chosen for the user
     before = chart_with(at, "Why")
-    chosen = at.selectbox(key="inspect_class").value
-    other = next(c for c in range(10) if c != chosen)
-    at.selectbox(key="inspect_class").set_value(other).run()
+    assert len(why_names(before)) == 1  # the prediction's map only
+    assert "Not the digit you meant? Say which one above" in texts(at)
+    pred = int(why_names(before)[0].split()[1].rstrip("?"))
+    meant = next(c for c in range(10) if c != pred)
+    at.selectbox(key="inspect_class").set_value(meant).run()
     assert not at.exception
     after = chart_with(at, "Why")
-    names = [t.get("name") for t in after["data"] if t.get("name", "").startswith("Why")]
-    assert names[1].startswith(f"Why {other}?")
-    z_before, z_after = before["data"][3]["z"], after["data"][3]["z"]
-    assert z_before != z_after  # the chosen class's map changed
-    assert before["data"][1]["z"] == after["data"][1]["z"]  # the prediction's map did not
+    assert why_names(after)[1].startswith(f"Why {meant}?")
+    assert before["data"][1]["z"] == after["data"][1]["z"]  # the prediction's map did not change
+    other = next(c for c in range(10) if c not in (pred, meant))
+    at.selectbox(key="inspect_class").set_value(other).run()
+    changed = chart_with(at, "Why")
+    assert why_names(changed)[1].startswith(f"Why {other}?")
+    assert changed["data"][3]["z"] != after["data"][3]["z"]  # the chosen digit's map changed
+    at.run()  # the choice stays across reruns of the same digit
+    assert at.selectbox(key="inspect_class").value == other and len(why_names(chart_with(at, "Why"))) == 2
+    at.number_input(key="inspect_index").set_value(1).run()  # another digit: the user says again
+    assert at.selectbox(key="inspect_class").value is None and len(why_names(chart_with(at, "Why"))) == 1
 
 
 def test_another_test_digit_changes_the_prediction_text(trained):
@@ -174,7 +192,7 @@ def test_while_training_the_page_uses_a_snapshot(data, trained):
         assert at.radio(key="inspect_model").value == "session"
         assert "training now, the charts follow its live weights" in texts(at)
         assert "The network is training" in texts(at)
-        assert len(charts(at)) == 6
+        assert len(charts(at)) == 5  # weights, saliency, strips, norms, histograms
     finally:
         s.run.stop()
         s.run.join(10)
