@@ -1,0 +1,82 @@
+"""Does the first session of a freshly started server show a share link's setup? (issue 14's cold-start bug)
+
+Each round starts `streamlit run app.py` anew, opens one share link in a new Chromium context as the
+very first request, waits for the app to be idle and reads the hidden layers' neuron inputs, the
+epochs and the page's URL. Rounds run one after the other (one server at a time).
+
+    python bench/repro_share_cold.py [--rounds 10] [--warm]
+
+``--warm``: open the home page once before the link (as tests/browser/test_browser_classroom.py
+does). Prints one line per round and the count of rounds whose sidebar differs from the link.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.browser_util import StreamlitServer, launch, layer_keys, settle, wait_app_idle  # noqa: E402
+
+LINK = "/train?cfg_layers=2&cfg_L0_n=48&cfg_L1_n=24&cfg_epochs=7"
+WANTED = (["48", "24"], "7")
+
+
+def value(page, key: str) -> str:
+    return page.locator(f".st-key-{key} input").first.input_value()
+
+
+def one_round(browser, warm: bool) -> tuple[list[str], str, str, float]:
+    srv = StreamlitServer().start(timeout=90)
+    try:
+        if warm:
+            ctx = browser.new_context()
+            page = ctx.new_page()
+            page.goto(srv.url)
+            wait_app_idle(page)
+            settle(page, 800)
+            ctx.close()
+        ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
+        try:
+            t0 = time.perf_counter()
+            page = ctx.new_page()
+            page.goto(srv.url + LINK)
+            wait_app_idle(page)
+            settle(page, 800)
+            page.locator(".st-key-cfg_epochs input").first.wait_for(timeout=120_000)
+            seconds = time.perf_counter() - t0
+            neurons = [value(page, f"cfg_{k}_n") for k in layer_keys(page)]
+            return neurons, value(page, "cfg_epochs"), page.url, seconds
+        finally:
+            ctx.close()
+    finally:
+        srv.stop()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=10)
+    ap.add_argument("--warm", action="store_true", help="open the home page once before the link")
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    wrong = 0
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            for r in range(args.rounds):
+                neurons, epochs, url, seconds = one_round(browser, args.warm)
+                ok = (neurons, epochs) == WANTED
+                wrong += not ok
+                print(f"round {r + 1:2d}: {'ok   ' if ok else 'WRONG'} neurons={neurons} epochs={epochs} "
+                      f"({seconds:.1f} s) url={url.split('?', 1)[-1][:90]}", flush=True)
+        finally:
+            browser.close()
+    print(f"{wrong} of {args.rounds} cold starts showed another setup than the link ({LINK})")
+
+
+if __name__ == "__main__":
+    main()
