@@ -21,15 +21,22 @@ sys.path.insert(0, str(ROOT))
 
 from tests.browser_util import StreamlitServer, launch, layer_keys, settle, wait_app_idle  # noqa: E402
 
-LINK = "/train?cfg_layers=2&cfg_L0_n=48&cfg_L1_n=24&cfg_epochs=7"
-WANTED = (["48", "24"], "7")
+LINK = "/train?cfg_layers=2&cfg_L0_n=48&cfg_L1_n=24&cfg_epochs=7&cfg_seed=5&cfg_val=0.2"
+WANTED = {"neurons": ["48", "24"], "epochs": "7", "seed": "5", "val": "0.20"}
 
 
 def value(page, key: str) -> str:
     return page.locator(f".st-key-{key} input").first.input_value()
 
 
-def one_round(browser, warm: bool) -> tuple[list[str], str, str, float]:
+def shown(page) -> dict:
+    """What the sidebar shows: hidden layer widths, epochs, seed and the validation slider's value."""
+    thumb = page.locator(".st-key-cfg_val input[type='range']").first
+    return {"neurons": [value(page, f"cfg_{k}_n") for k in layer_keys(page)], "epochs": value(page, "cfg_epochs"),
+            "seed": value(page, "cfg_seed"), "val": (thumb.get_attribute("aria-valuetext") or "").strip()}
+
+
+def one_round(browser, warm: bool) -> tuple[dict, str, float]:
     srv = StreamlitServer().start(timeout=90)
     try:
         if warm:
@@ -48,8 +55,7 @@ def one_round(browser, warm: bool) -> tuple[list[str], str, str, float]:
             settle(page, 800)
             page.locator(".st-key-cfg_epochs input").first.wait_for(timeout=120_000)
             seconds = time.perf_counter() - t0
-            neurons = [value(page, f"cfg_{k}_n") for k in layer_keys(page)]
-            return neurons, value(page, "cfg_epochs"), page.url, seconds
+            return shown(page), page.url, seconds
         finally:
             ctx.close()
     finally:
@@ -68,11 +74,12 @@ def main() -> None:
         browser = launch(p)
         try:
             for r in range(args.rounds):
-                neurons, epochs, url, seconds = one_round(browser, args.warm)
-                ok = (neurons, epochs) == WANTED
+                seen, url, seconds = one_round(browser, args.warm)
+                ok = seen == WANTED
                 wrong += not ok
-                print(f"round {r + 1:2d}: {'ok   ' if ok else 'WRONG'} neurons={neurons} epochs={epochs} "
-                      f"({seconds:.1f} s) url={url.split('?', 1)[-1][:90]}", flush=True)
+                off = {k: v for k, v in seen.items() if v != WANTED[k]}
+                print(f"round {r + 1:2d}: {'ok   ' if ok else 'WRONG'} {off or seen} ({seconds:.1f} s) "
+                      f"url={url.split('?', 1)[-1][:70]}…", flush=True)
         finally:
             browser.close()
     print(f"{wrong} of {args.rounds} cold starts showed another setup than the link ({LINK})")
