@@ -129,11 +129,6 @@ def test_reload_keeps_the_setup_and_gets_the_training_back(server, browser):
         ctx.close()
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "Known intermittent bug (issue 14 stays open for it): on a freshly started server, a share link's first "
-    "hidden layer sometimes opens with 1 neuron instead of the link's value while every other setting is "
-    "right; the same link through AppTest is right. Seen since the CNN builder and the data picker were "
-    "merged; related to the cold-server deep-link reset noted in the README's known limits."))
 def test_share_link_reproduces_a_non_default_setup_in_a_new_context(server, browser):
     a = browser.new_context(viewport=VIEWPORT)
     b = browser.new_context(viewport=VIEWPORT)
