@@ -1,6 +1,6 @@
 """End-to-end, issue 14 (a classroom on one server): reload keeps the setup and the training, a share link
-reproduces a setup in a new browser context (also as the first request of a fresh server), a closed training tab stops its run (the queued run of
-another context then starts), the queue is shown.
+reproduces a setup in a new browser context (also as the first request of a fresh server), a closed
+training tab stops its run (the queued run of another context then starts), the queue is shown.
 
 The server here allows one training at a time (NNSTUDIO_MAX_TRAININGS=1), so a second context's
 training queues behind the first one deterministically. Runs are long by construction (batch size 1,
