@@ -315,11 +315,12 @@ def resend_settings() -> None:
     run the browser keeps what it shows, and a widget it mounts for the first time shows the widget's
     own default (a number input: its ``min_value``). A value set in one run (from a link, a parked
     session, a callback) whose widget the browser first mounts from a later run's message therefore
-    opened at that default while the server held the right value. That happened on a cold server: the
-    link's first run is slow and is interrupted (the tab-token component's rerun, or ``st.rerun``)
-    after it sent the sidebar but before the browser mounted it; the next run sent the widgets as
-    unchanged, so e.g. Epochs showed 1 instead of the link's 7 (issue 14). Rewriting the same value
-    changes nothing on the server (callbacks are decided before the script runs)."""
+    stayed at that default while the server held the right value. That happened on a cold server: the
+    link's first run is slow and is interrupted by the browser (the tab-token component's rerun) after
+    it sent the sidebar but before the browser mounted it; the next run sent the widgets as unchanged,
+    so Epochs showed 1 instead of the link's 7 (issue 14; ``bench/repro_share_cold.py``). Rewriting the
+    same value changes nothing on the server (callbacks are decided before the script runs); in the
+    browser every full run re-sends the sidebar's values, as it already did for the layer rows."""
     ss = st.session_state
     for key in [k for k in ss.keys() if isinstance(k, str) and k.startswith(PREFIX)]:
         try:
