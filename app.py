@@ -31,6 +31,7 @@ page = st.navigation(pages, position="top")
 # The setup comes from the URL (once per session), the tab's parked work from its token (a reload).
 url_config.apply_from_url()
 sessions.restore(url_had_settings=bool(st.session_state.get(url_config.URL_HAD_SETTINGS)))
+url_config.resend_settings()  # every widget tells the browser its value (a cold start's first run may be cut short)
 # The sidebar belongs to the router so its widgets keep their values when the user switches pages.
 try:
     st.session_state["_router_sidebar"] = render_sidebar()

@@ -307,6 +307,28 @@ def apply_from_url() -> None:
         ss[_NOTICE] = refused
 
 
+def resend_settings() -> None:
+    """Every run, just before the sidebar: write each ``cfg_*`` setting back to itself, so that every
+    sidebar widget of the run sends its value to the browser.
+
+    Streamlit sends a keyed widget's value only in a run in which its key was written; in any other
+    run the browser keeps what it shows, and a widget it mounts for the first time shows the widget's
+    own default (a number input: its ``min_value``). A value set in one run (from a link, a parked
+    session, a callback) whose widget the browser first mounts from a later run's message therefore
+    stayed at that default while the server held the right value. That happened on a cold server: the
+    link's first run is slow and is interrupted by the browser (the tab-token component's rerun) after
+    it sent the sidebar but before the browser mounted it; the next run sent the widgets as unchanged,
+    so Epochs showed 1 instead of the link's 7 (issue 14; ``bench/repro_share_cold.py``). Rewriting the
+    same value changes nothing on the server (callbacks are decided before the script runs); in the
+    browser every full run re-sends the sidebar's values, as it already did for the layer rows."""
+    ss = st.session_state
+    for key in [k for k in ss.keys() if isinstance(k, str) and k.startswith(PREFIX)]:
+        try:
+            ss[key] = ss[key]
+        except KeyError:  # a widget state without its metadata yet (Streamlit #7206): nothing to resend
+            continue
+
+
 def undo_after_widget_error(exc: Exception) -> bool:
     """A widget raised on this session's first run: drop the URL's settings, note it, and tell the
     caller to rerun (True). False when the URL is not to blame."""
