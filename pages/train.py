@@ -34,6 +34,15 @@ STILL_CSS = """<style>
   transition: none !important; animation: none !important;
 }
 </style>"""
+# The metric tiles' labels ("Train accuracy (batch)") need about 10.75rem each: four tiles to a row when the
+# main column is wide enough for that, else two, else one. Container queries: the sidebar decides the width.
+METRICS_CSS = """<style>
+.st-key-train_metrics_box { container-type: inline-size; }
+.st-key-train_metrics { display: grid !important; grid-template-columns: repeat(4, minmax(0, 1fr)); gap: 0.75rem; }
+.st-key-train_metrics > * { width: auto !important; min-width: 0 !important; }
+@container (max-width: 45.5rem) { .st-key-train_metrics { grid-template-columns: repeat(2, minmax(0, 1fr)); } }
+@container (max-width: 21.75rem) { .st-key-train_metrics { grid-template-columns: minmax(0, 1fr); } }
+</style>"""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -152,7 +161,7 @@ def live_panel(s: Studio, sb: SidebarResult) -> None:
                 st.warning(p.diagnosis, icon=":material/warning:")
 
         last = p.last_epoch
-        m1, m2, m3, m4 = st.columns(4)
+        m1, m2, m3, m4 = metric_tiles()
         m1.metric("Epochs trained", f"{p.epochs_done}",
                   help="Completed passes over the training set, over all runs of this model.")
         m2.metric("Train loss (batch)", F.fmt_number(p.last_loss),
@@ -196,6 +205,13 @@ def live_panel(s: Studio, sb: SidebarResult) -> None:
             st.caption(" ".join(legend))
 
     _panel()
+
+
+def metric_tiles() -> list[Any]:
+    """Four containers for the metric tiles, in one row of four where each label fits whole, else two
+    rows of two (the sidebar open at 1024 px), else one column (a narrow phone): see METRICS_CSS."""
+    with st.container(key="train_metrics_box"), st.container(horizontal=True, key="train_metrics"):
+        return [st.container() for _ in range(4)]
 
 
 def _kept(key: str, default) -> None:
@@ -397,7 +413,7 @@ def main() -> None:
     sb = sidebar_config()
     s = studio()
     st.title("Train", anchor=False)
-    st.html(STILL_CSS)
+    st.html(STILL_CSS + METRICS_CSS)
     choice = data_picker.current()
     paced = ""
     if choice.family == "points":
