@@ -116,3 +116,58 @@ def test_streamlits_rerun_stop_is_hidden_and_the_training_stop_is_not(server, co
     held.clear()
     wait_app_idle(page)
     page.locator(".st-key-rm_L2").wait_for(timeout=LONG)  # the held rerun arrived: a third layer
+
+
+CUT_LABELS_JS = """() => [...document.querySelectorAll('[data-testid="stMetric"]')].map(m => {
+    const label = m.querySelector('[data-testid="stMetricLabel"] [data-testid="stMarkdownContainer"]');
+    const text = label.querySelector('p') || label;
+    return [label.innerText, label.scrollWidth > label.clientWidth || text.scrollWidth > text.clientWidth];
+})"""
+
+
+@pytest.mark.parametrize("width", [1024, 1180, 1440])
+def test_train_metric_labels_are_whole_with_the_sidebar_open(server, context, width):
+    page = context.new_page()
+    page.set_viewport_size({"width": width, "height": 900})
+    open_train(page, server.url)
+    sidebar = page.locator('[data-testid="stSidebar"]').bounding_box()
+    assert sidebar["x"] >= 0 and sidebar["width"] > 300  # the sidebar is open beside the page
+    page.locator('[data-testid="stMetric"]').first.wait_for(timeout=LONG)
+    labels = page.evaluate(CUT_LABELS_JS)
+    assert [name for name, _ in labels] == ["Epochs trained", "Train loss (batch)", "Train accuracy (batch)",
+                                            "Validation accuracy"]
+    assert not [name for name, cut in labels if cut], f"labels cut at {width} px: {labels}"
+    shot(page, f"train_metrics_{width}")
+
+
+def boundary_frame_gap(page) -> float:
+    """Pixels of the decision map's frame below the bottom of its plot area (the x axis and its title
+    live there: about 36 px of margin)."""
+    frame_el = page.locator('.st-key-playground_boundary iframe')
+    frame_el.wait_for(timeout=LONG)
+    plot = page.frame_locator('.st-key-playground_boundary iframe').locator(".js-plotly-plot .nsewdrag").first
+    plot.wait_for(state="attached", timeout=LONG)
+    page.wait_for_function(
+        """() => { const f = document.querySelector('.st-key-playground_boundary iframe');
+                   const d = f && f.contentDocument && f.contentDocument.querySelector('.js-plotly-plot .nsewdrag');
+                   return d && Math.abs(f.getBoundingClientRect().height - f.contentDocument.body.scrollHeight) < 2; }""",
+        timeout=LONG)
+    frame_box = frame_el.bounding_box()
+    plot_box = plot.bounding_box()
+    return frame_box["y"] + frame_box["height"] - (plot_box["y"] + plot_box["height"])
+
+
+@pytest.mark.parametrize("width", [390, 1440])
+def test_playground_map_has_no_empty_band_below_it(server, context, width):
+    page = context.new_page()
+    page.set_viewport_size({"width": width, "height": 844})
+    page.goto(server.url + "/playground")
+    page.get_by_role("button", name="circle").click()
+    settle(page)
+    page.get_by_text("Discretize output").first.wait_for(timeout=LONG)
+    gap = boundary_frame_gap(page)
+    assert gap < 50, f"{gap:.0f} px of empty frame under the decision map at {width} px"
+    plot = page.frame_locator('.st-key-playground_boundary iframe').locator(".js-plotly-plot .nsewdrag").first
+    box = plot.bounding_box()
+    assert abs(box["width"] - box["height"]) < 3  # still a square map (circle: equal x1 and x2 ranges)
+    shot(page, f"playground_{width}")
