@@ -171,3 +171,38 @@ def test_playground_map_has_no_empty_band_below_it(server, context, width):
     box = plot.bounding_box()
     assert abs(box["width"] - box["height"]) < 3  # still a square map (circle: equal x1 and x2 ranges)
     shot(page, f"playground_{width}")
+
+
+def nav_in_session(page, title: str) -> None:
+    """Switch page with the app's own navigation link, wherever the layout put it (top bar, its "more" menu
+    or a phone's drawer): a click from script runs the link's in-session page switch."""
+    page.evaluate("""(title) => { const a = [...document.querySelectorAll('a')].find(a =>
+        (a.dataset.testid || '').includes('NavLink') && a.innerText.trim().split('\\n').pop() === title);
+        if (!a) throw new Error('no navigation link ' + title); a.click(); }""", title)
+    settle(page, 400)
+
+
+CUT_BUTTONS_JS = """(sels) => [...document.querySelectorAll(sels.flatMap(s => [s + ' button', s + ' a']).join(', '))].filter(b => b.offsetParent !== null).map(b => {
+    const label = b.querySelector('[data-testid="stMarkdownContainer"]');
+    return [b.innerText.trim(), !!label && label.scrollWidth > label.clientWidth];
+})"""
+
+
+@pytest.mark.parametrize("width", [1024, 390])
+def test_runs_action_labels_are_whole(server, context, width):
+    page = context.new_page()
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(server.url + "/playground")  # a quick run: one epoch of the 250-point circle
+    page.get_by_role("button", name="circle").click()
+    settle(page)
+    page.get_by_role("button", name="+1 epoch").click()
+    page.get_by_text("Finished").first.wait_for(timeout=LONG)
+    nav_in_session(page, "Runs")
+    page.locator(".st-key-runs_csv").get_by_role("button", name="Download CSV").wait_for(timeout=LONG)
+    wait_app_idle(page)
+    buttons = page.evaluate(CUT_BUTTONS_JS, [".st-key-runs_activate", '[data-testid="stMain"] [data-testid="stPopover"]',
+                                             ".st-key-runs_csv"])
+    names = " ".join(name for name, _ in buttons)
+    assert "Make active model" in names and "Delete run" in names and "Download CSV" in names, buttons
+    assert not [name for name, cut in buttons if cut], f"button labels cut at {width} px: {buttons}"
+    shot(page, f"runs_{width}")
