@@ -350,8 +350,14 @@ def main() -> None:
             p = run.progress()
             if p.state != R.IDLE:
                 st.caption(f"**{F.STATE_LABEL[p.state]}** · {F.progress_text(p)}")
-            if p.message and not active:
-                st.caption(p.message)
+            # the progress line already says "Finished"; a message that adds something is shown as what it is
+            if p.message and not active and not (p.state == R.FINISHED and not p.early_stopping):
+                if p.state in (R.DIVERGED, R.ERROR):
+                    st.error(p.message, icon=":material/warning:")
+                elif p.state == R.FAILED:
+                    st.warning(p.message, icon=":material/warning:")
+                else:
+                    st.caption(p.message)
         if active:
             st.session_state["_pg_seen_active"] = True
         elif st.session_state.get("_pg_seen_active"):
