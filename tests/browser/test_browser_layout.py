@@ -58,6 +58,23 @@ def test_remove_buttons_are_named_by_their_layer_and_stay_compact(server, contex
     assert page.get_by_role("button", name="Remove Dense 2", exact=True).count() == 0
 
 
+def test_on_a_phone_the_remove_buttons_show_their_name(server, context):
+    """Below 641 px Streamlit stacks a layer's fields (later rows have no visible labels): the remove
+    button then says which layer it removes instead of being a lone ×."""
+    page = context.new_page()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(server.url + "/train")
+    page.get_by_role("button", name="Start").wait_for(timeout=LONG)
+    wait_app_idle(page)
+    page.locator('[data-testid="stExpandSidebarButton"]').first.click()
+    second = page.get_by_role("button", name="Remove Dense 2", exact=True)
+    second.scroll_into_view_if_needed()
+    second.wait_for(state="visible", timeout=LONG)
+    text_box = second.locator('[data-testid="stMarkdownContainer"]').bounding_box()
+    assert text_box["width"] > 40, "the remove button's name is hidden on a phone"
+    shot(page, "remove_buttons_phone")
+
+
 def ends_a_run(message) -> bool:
     """True for the server message that tells the browser a script run is over."""
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
