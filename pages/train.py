@@ -36,12 +36,18 @@ STILL_CSS = """<style>
 </style>"""
 # The metric tiles' labels ("Train accuracy (batch)") need about 10.75rem each: four tiles to a row when the
 # main column is wide enough for that, else two, else one. Container queries: the sidebar decides the width.
+# The test results' row is two tiles and the download buttons (two tiles wide).
 METRICS_CSS = """<style>
-.st-key-train_metrics_box { container-type: inline-size; }
-.st-key-train_metrics { display: grid !important; grid-template-columns: repeat(4, minmax(0, 1fr)); gap: 0.75rem; }
-.st-key-train_metrics > * { width: auto !important; min-width: 0 !important; }
-@container (max-width: 45.5rem) { .st-key-train_metrics { grid-template-columns: repeat(2, minmax(0, 1fr)); } }
-@container (max-width: 21.75rem) { .st-key-train_metrics { grid-template-columns: minmax(0, 1fr); } }
+.st-key-train_metrics_box, .st-key-results_metrics_box { container-type: inline-size; }
+.st-key-train_metrics, .st-key-results_metrics {
+  display: grid !important; grid-template-columns: repeat(4, minmax(0, 1fr)); gap: 0.75rem; }
+.st-key-train_metrics > *, .st-key-results_metrics > * { width: auto !important; min-width: 0 !important; }
+.st-key-results_metrics > :nth-child(3) { grid-column: span 2; }
+@container (max-width: 45.5rem) {
+  .st-key-train_metrics, .st-key-results_metrics { grid-template-columns: repeat(2, minmax(0, 1fr)); } }
+@container (max-width: 21.75rem) {
+  .st-key-train_metrics, .st-key-results_metrics { grid-template-columns: minmax(0, 1fr); }
+  .st-key-results_metrics > :nth-child(3) { grid-column: auto; } }
 </style>"""
 
 
@@ -207,11 +213,11 @@ def live_panel(s: Studio, sb: SidebarResult) -> None:
     _panel()
 
 
-def metric_tiles() -> list[Any]:
-    """Four containers for the metric tiles, in one row of four where each label fits whole, else two
+def metric_tiles(key: str = "train_metrics", n: int = 4) -> list[Any]:
+    """``n`` containers for metric tiles, in one row of four where each label fits whole, else two
     rows of two (the sidebar open at 1024 px), else one column (a narrow phone): see METRICS_CSS."""
-    with st.container(key="train_metrics_box"), st.container(horizontal=True, key="train_metrics"):
-        return [st.container() for _ in range(4)]
+    with st.container(key=f"{key}_box"), st.container(horizontal=True, key=key):
+        return [st.container() for _ in range(n)]
 
 
 def _kept(key: str, default) -> None:
@@ -319,7 +325,7 @@ def results(s: Studio) -> None:
         return
     if ev is None:
         return
-    c1, c2, c3 = st.columns([1, 1, 2])
+    c1, c2, c3 = metric_tiles("results_metrics", 3)
     if ev.is_regression:
         c1.metric("Test R²", F.fmt_number(ev.r2, ".3f"),
                   help="Coefficient of determination on the test samples: 1 is perfect, 0 is no better than "

@@ -223,3 +223,30 @@ def test_runs_action_labels_are_whole(server, context, width):
     assert "Make active model" in names and "Delete run" in names and "Download CSV" in names, buttons
     assert not [name for name, cut in buttons if cut], f"button labels cut at {width} px: {buttons}"
     shot(page, f"runs_{width}")
+
+
+CUT_VALUES_JS = """() => [...document.querySelectorAll('[data-testid="stMetric"]')].map(m => {
+    const label = m.querySelector('[data-testid="stMetricLabel"]').innerText.trim();
+    const value = m.querySelector('[data-testid="stMetricValue"]');
+    const cut = [value, ...value.querySelectorAll('*')].some(e => e.scrollWidth > e.clientWidth + 1);
+    return [label, value.innerText.trim(), cut];
+})"""
+
+
+@pytest.mark.parametrize("width", [1024, 390])
+def test_regression_results_tiles_are_whole(server, context, width):
+    page = context.new_page()
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(server.url + "/playground")  # one quick epoch on the 2-D regression set
+    page.get_by_role("button", name="reg-plane").click()
+    settle(page)
+    page.get_by_role("button", name="+1 epoch").click()
+    page.get_by_text("Finished").first.wait_for(timeout=LONG)
+    nav_in_session(page, "Train")
+    page.get_by_text("Results on the test set").wait_for(timeout=LONG)
+    page.locator('[data-testid="stMetric"]').filter(has_text="Test MAE").wait_for(timeout=LONG)
+    wait_app_idle(page)
+    tiles = {label: (value, cut) for label, value, cut in page.evaluate(CUT_VALUES_JS)}
+    assert {"Test R²", "Test MAE", "Train R² (epoch)", "Validation R²"} <= set(tiles), tiles
+    assert not [label for label, (_, cut) in tiles.items() if cut], f"values cut at {width} px: {tiles}"
+    shot(page, f"regression_results_{width}")
