@@ -340,7 +340,8 @@ def results(s: Studio) -> None:
     with c3:
         name = f"nn_studio_{spec.shape_text(s.model.get_config())}_{s.epochs_trained}ep.json"
         model = s.model
-        st.download_button(
+        downloads = st.container(horizontal=True, gap="small", key="result_downloads")  # side by side, wrapping
+        downloads.download_button(
             "Download model (.json)", data=lambda: model.to_json(), file_name=name, mime="application/json",
             icon=":material/download:", on_click="ignore", key="download_model",
             help="Save the weights, settings and history as one JSON file. Load it again below, "
@@ -351,10 +352,10 @@ def results(s: Studio) -> None:
             import pandas as pd
 
             csv = pd.DataFrame(H.read_record(h)).to_csv(index=False)
-            st.download_button("Download history (.csv)", data=csv, file_name="training_history.csv",
-                               mime="text/csv", icon=":material/table_view:", on_click="ignore",
-                               key="download_history", help="The model's record per epoch (loss, metrics, "
-                               "validation, seconds, learning rate) as a CSV table.")
+            downloads.download_button("Download history (.csv)", data=csv, file_name="training_history.csv",
+                                      mime="text/csv", icon=":material/table_view:", on_click="ignore",
+                                      key="download_history", help="The model's record per epoch (loss, "
+                                      "metrics, validation, seconds, learning rate) as a CSV table.")
         sessions.recovery_note(s)
 
     if ev.is_regression:

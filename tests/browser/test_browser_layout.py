@@ -249,4 +249,8 @@ def test_regression_results_tiles_are_whole(server, context, width):
     tiles = {label: (value, cut) for label, value, cut in page.evaluate(CUT_VALUES_JS)}
     assert {"Test R²", "Test MAE", "Train R² (epoch)", "Validation R²"} <= set(tiles), tiles
     assert not [label for label, (_, cut) in tiles.items() if cut], f"values cut at {width} px: {tiles}"
+    model = page.get_by_role("button", name="Download model (.json)").bounding_box()
+    history = page.get_by_role("button", name="Download history (.csv)").bounding_box()
+    if width >= 1024:  # room for both downloads side by side
+        assert abs(model["y"] - history["y"]) < 2 and history["x"] > model["x"] + model["width"]
     shot(page, f"regression_results_{width}")
