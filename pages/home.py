@@ -15,6 +15,16 @@ from pages.ui.sidebar import DEFAULTS, sidebar_config
 from pages.ui.state import studio
 
 
+# Quick start and Tips side by side only where both columns have room (not at 1024 px with the sidebar
+# open, where Tips was a thin column of two-word lines): a container query on the page's width.
+COLUMNS_CSS = """<style>
+.st-key-home_columns { container-type: inline-size; }
+@container (max-width: 48rem) {
+  .st-key-home_columns [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
+  .st-key-home_columns [data-testid="stColumn"] { flex: 1 1 100% !important; min-width: 100% !important; }
+}
+</style>"""
+
 
 def default_run_seconds() -> float:
     """How long a first run with the sidebar's defaults takes at the Train page's default speed."""
@@ -36,7 +46,8 @@ st.markdown(
     "When it has learned, draw a digit yourself and see what the network thinks it is."
 )
 
-left, right = st.columns([3, 2], gap="large")
+st.html(COLUMNS_CSS)
+left, right = st.container(key="home_columns").columns([3, 2], gap="large")
 with left:
     st.subheader("Quick start", anchor=False)
     st.markdown(
@@ -49,13 +60,11 @@ with left:
 3. **Draw** a digit with your mouse (or finger) and read the network's prediction and its confidence.
 """
     )
-    c1, c2 = st.columns(2)
-    with c1:
+    with st.container(horizontal=True, gap="medium"):  # wraps instead of cutting the labels
         page_link("pages/train.py", label="Train a network", icon=":material/model_training:",
-                    help="Configure, train and evaluate a network on MNIST.")
-    with c2:
+                  help="Configure, train and evaluate a network on MNIST.")
         page_link("pages/draw.py", label="Draw a digit", icon=":material/draw:",
-                    help="Let the network read your handwriting.")
+                  help="Let the network read your handwriting.")
     st.caption(f"Your current model: {model_text(s.model)}.")
     st.caption(sessions.server_status_text())
 

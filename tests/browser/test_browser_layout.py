@@ -254,3 +254,29 @@ def test_regression_results_tiles_are_whole(server, context, width):
     if width >= 1024:  # room for both downloads side by side
         assert abs(model["y"] - history["y"]) < 2 and history["x"] > model["x"] + model["width"]
     shot(page, f"regression_results_{width}")
+
+
+@pytest.mark.parametrize("width", [1024, 1440])
+def test_home_links_are_whole_and_tips_have_room(server, context, width):
+    page = context.new_page()
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(server.url)
+    page.get_by_text("Quick start").wait_for(timeout=LONG)
+    page.get_by_role("link", name="Train a network").first.wait_for(timeout=LONG)
+    page.get_by_role("heading", name="Tips").wait_for(timeout=LONG)
+    wait_app_idle(page)
+    links = page.evaluate("""() => [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stPageLink"] a')]
+        .map(a => { const t = a.querySelector('[data-testid="stMarkdownContainer"]') || a;
+                    return [a.innerText.trim(), t.scrollWidth > t.clientWidth + 1]; })""")
+    assert any("Train a network" in name for name, _ in links), links
+    assert not [name for name, cut in links if cut], f"links cut at {width} px: {links}"
+    quick = page.get_by_role("heading", name="Quick start").bounding_box()
+    tips = page.get_by_role("heading", name="Tips").bounding_box()
+    main = page.locator('[data-testid="stMainBlockContainer"]').bounding_box()
+    if width >= 1440:  # room for both columns
+        assert abs(tips["y"] - quick["y"]) < 2
+    else:  # Tips below the quick start, as wide as the page, not a thin column
+        assert tips["y"] > quick["y"] + quick["height"]
+        tip_text = page.get_by_text("A first run with the defaults").bounding_box()
+        assert tip_text["width"] > 0.6 * main["width"]
+    shot(page, f"home_{width}")
