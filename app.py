@@ -21,12 +21,14 @@ from streamlit.errors import StreamlitAPIException  # noqa: E402
 from pages.ui import sessions, url_config  # noqa: E402  (after set_page_config)
 from pages.ui.nav import PAGES  # noqa: E402
 from pages.ui.sidebar import render_sidebar  # noqa: E402
+from pages.ui.style import apply_global_style  # noqa: E402
 
 pages = [
     st.Page(path, title=title, icon=icon, url_path=url, default=(i == 0))
     for i, (path, title, icon, url) in enumerate(PAGES)
 ]
 page = st.navigation(pages, position="top")
+apply_global_style()
 
 # The setup comes from the URL (once per session), the tab's parked work from its token (a reload).
 url_config.apply_from_url()

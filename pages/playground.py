@@ -209,11 +209,11 @@ def thumbnails_html(units: B.NeuronGrids, features: tuple[list[str], np.ndarray]
     return THUMB_CSS + "".join(rows)
 
 
-def _chart(spec: dict, key: str, height: int, label: str) -> None:
+def _chart(spec: dict, key: str, height: int, label: str, aspect: float | None = None) -> None:
     """One place that puts a figure dict on the page: a chart that plotly.js updates in place
     (pages.ui.charts.live_plotly_chart), so redraws while training show no blank frame, and starting
     or stopping a run does not swap the chart for another kind."""
-    charts.live_plotly_chart(spec, key=key, height=height, label=label)
+    charts.live_plotly_chart(spec, key=key, height=height, label=label, aspect=aspect)
 
 
 def _summary(model: Any, dataset: Any, val_name: str = "test") -> str:
@@ -264,7 +264,10 @@ def render_playground_view(model: Any, dataset: Any, *, live: bool, val_name: st
         what = ("the network's output: orange −1, blue +1, pale where it is unsure"
                 if dataset.kind == "classification" else "the network's predicted value (orange low, blue high)")
         spec = boundary_spec(grid, dataset, predictions, discrete=discrete, value_range=B.value_range(dataset))
-        _chart(spec, key="playground_boundary", height=BOUNDARY_HEIGHT, label="Decision boundary")
+        # x1 and x2 share one scale: on a narrow screen the chart is as short as the map, no empty band below
+        xmin, xmax, ymin, ymax = grid.extent
+        _chart(spec, key="playground_boundary", height=BOUNDARY_HEIGHT, label="Decision boundary",
+               aspect=(ymax - ymin) / (xmax - xmin))
         st.caption(f"Background: {what}, on a {GRID_RESOLUTION} × {GRID_RESOLUTION} grid. Test points have a dark "
                    "outline. Hover a point for its features, label and prediction.")
     with right:
@@ -347,8 +350,14 @@ def main() -> None:
             p = run.progress()
             if p.state != R.IDLE:
                 st.caption(f"**{F.STATE_LABEL[p.state]}** · {F.progress_text(p)}")
-            if p.message and not active:
-                st.caption(p.message)
+            # the progress line already says "Finished"; a message that adds something is shown as what it is
+            if p.message and not active and not (p.state == R.FINISHED and not p.early_stopping):
+                if p.state in (R.DIVERGED, R.ERROR):
+                    st.error(p.message, icon=":material/warning:")
+                elif p.state == R.FAILED:
+                    st.warning(p.message, icon=":material/warning:")
+                else:
+                    st.caption(p.message)
         if active:
             st.session_state["_pg_seen_active"] = True
         elif st.session_state.get("_pg_seen_active"):

@@ -170,24 +170,25 @@ def actions(s: Studio) -> None:
     ids = reg.ids()
     if st.session_state.get("runs_selected") not in ids:
         st.session_state["runs_selected"] = ids[-1]
-    c1, c2, c3, c4 = st.columns([1.6, 1, 1, 1], vertical_alignment="bottom")
-    rid = c1.selectbox("Run", ids, key="runs_selected", format_func=lambda i: f"{i}: {reg.label(reg.get(i))}",
-                       help="The run the buttons on the right act on.")
+    # one row that wraps on narrow screens (the sidebar open at 1024 px, a phone) instead of cutting the labels
+    row = st.container(horizontal=True, vertical_alignment="bottom", gap="small", key="runs_actions")
+    rid = row.selectbox("Run", ids, key="runs_selected", format_func=lambda i: f"{i}: {reg.label(reg.get(i))}",
+                        width=280, help="The run the buttons next to this menu act on.")
     run = reg.get(rid)
     why = ("Stop training first." if s.training_active
            else "" if run.model_kept else "Its model was released to save memory.")
-    c2.button("Make active model", icon=":material/upload:", key="runs_activate", width="stretch",
-              disabled=bool(why), on_click=_ask_make_active, args=(rid,),
-              help="Use this run's model again on the Train, Draw and Inspect pages. " + (why or
-              "Training it further adds a new run that continues this one."))
-    with c3.popover("Delete run", icon=":material/delete:", width="stretch",
-                    help="Remove this run from the table (its model too)."):
+    row.button("Make active model", icon=":material/upload:", key="runs_activate", width="content",
+               disabled=bool(why), on_click=_ask_make_active, args=(rid,),
+               help="Use this run's model again on the Train, Draw and Inspect pages. " + (why or
+               "Training it further adds a new run that continues this one."))
+    with row.popover("Delete run", icon=":material/delete:", width="content",
+                     help="Remove this run from the table (its model too)."):
         st.markdown(f"Delete **{reg.label(run)}** and its model? This cannot be undone.")
         st.button("Delete for good", type="primary", key="runs_delete", on_click=_delete, args=(rid,),
                   help=f"Delete {reg.label(run)}.")
-    c4.download_button("Download CSV", data=reg.to_csv(), file_name="nn_studio_runs.csv",
-                       mime="text/csv", icon=":material/download:", on_click="ignore", key="runs_csv",
-                       width="stretch", help="The table above with each run's settings, as CSV.")
+    row.download_button("Download CSV", data=reg.to_csv(), file_name="nn_studio_runs.csv",
+                        mime="text/csv", icon=":material/download:", on_click="ignore", key="runs_csv",
+                        width="content", help="The table above with each run's settings, as CSV.")
     confirm = st.session_state.get("runs_confirm")
     if confirm is not None and reg.get(confirm) is not None:
         st.warning(f"Your current model ({model_text(s.model)}) is not in this table and would be lost. "

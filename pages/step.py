@@ -236,10 +236,14 @@ def _settings() -> None:
                      help="The activation of the 3 hidden units. Changing it draws new weights.")
         st.selectbox("Optimizer", OPTIMIZERS, key="step_opt", on_change=_suggest_lr, width=140,
                      help="The update rule. Changing it keeps the weights and starts the rule's state afresh.")
-        st.selectbox("Learning rate η", LR_CHOICES, key="step_lr", width=130, format_func=lambda v: f"{v:g}")
+        st.selectbox("Learning rate η", LR_CHOICES, key="step_lr", width=130, format_func=lambda v: f"{v:g}",
+                     help="η, the step size: it scales every weight update (the Update stage shows how). "
+                     "Changing the optimizer suggests its typical rate.")
         if choices.optimizer(st.session_state["step_opt"]).uses_momentum_rate:
             st.selectbox("Momentum μ", SGD_MOMENTUM_CHOICES, key="step_momentum", width=120,
-                         format_func=lambda v: f"{v:g}")
+                         format_func=lambda v: f"{v:g}",
+                         help="Share μ of the previous update added to the next one (0: plain gradient descent). "
+                         "Its effect shows from the second applied step on.")
         st.number_input("Seed", min_value=0, max_value=9999, step=1, key="step_seed", width=110,
                         help="Seeds the data and the initial weights.")
 

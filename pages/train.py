@@ -35,6 +35,21 @@ STILL_CSS = """<style>
   transition: none !important; animation: none !important;
 }
 </style>"""
+# The metric tiles' labels ("Train accuracy (batch)") need about 10.75rem each: four tiles to a row when the
+# main column is wide enough for that, else two, else one. Container queries: the sidebar decides the width.
+# The test results' row is two tiles and the download buttons (two tiles wide).
+METRICS_CSS = """<style>
+.st-key-train_metrics_box, .st-key-results_metrics_box { container-type: inline-size; }
+.st-key-train_metrics, .st-key-results_metrics {
+  display: grid !important; grid-template-columns: repeat(4, minmax(0, 1fr)); gap: 0.75rem; }
+.st-key-train_metrics > *, .st-key-results_metrics > * { width: auto !important; min-width: 0 !important; }
+.st-key-results_metrics > :nth-child(3) { grid-column: span 2; }
+@container (max-width: 45.5rem) {
+  .st-key-train_metrics, .st-key-results_metrics { grid-template-columns: repeat(2, minmax(0, 1fr)); } }
+@container (max-width: 21.75rem) {
+  .st-key-train_metrics, .st-key-results_metrics { grid-template-columns: minmax(0, 1fr); }
+  .st-key-results_metrics > :nth-child(3) { grid-column: auto; } }
+</style>"""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -153,7 +168,7 @@ def live_panel(s: Studio, sb: SidebarResult) -> None:
                 st.warning(p.diagnosis, icon=":material/warning:")
 
         last = p.last_epoch
-        m1, m2, m3, m4 = st.columns(4)
+        m1, m2, m3, m4 = metric_tiles()
         m1.metric("Epochs trained", f"{p.epochs_done}",
                   help="Completed passes over the training set, over all runs of this model.")
         m2.metric("Train loss (batch)", F.fmt_number(p.last_loss),
@@ -197,6 +212,13 @@ def live_panel(s: Studio, sb: SidebarResult) -> None:
             st.caption(" ".join(legend))
 
     _panel()
+
+
+def metric_tiles(key: str = "train_metrics", n: int = 4) -> list[Any]:
+    """``n`` containers for metric tiles, in one row of four where each label fits whole, else two
+    rows of two (the sidebar open at 1024 px), else one column (a narrow phone): see METRICS_CSS."""
+    with st.container(key=f"{key}_box"), st.container(horizontal=True, key=key):
+        return [st.container() for _ in range(n)]
 
 
 def _kept(key: str, default) -> None:
@@ -304,7 +326,7 @@ def results(s: Studio) -> None:
         return
     if ev is None:
         return
-    c1, c2, c3 = st.columns([1, 1, 2])
+    c1, c2, c3 = metric_tiles("results_metrics", 3)
     if ev.is_regression:
         c1.metric("Test R²", F.fmt_number(ev.r2, ".3f"),
                   help="Coefficient of determination on the test samples: 1 is perfect, 0 is no better than "
@@ -319,7 +341,8 @@ def results(s: Studio) -> None:
     with c3:
         name = f"nn_studio_{spec.shape_text(s.model.get_config())}_{s.epochs_trained}ep.json"
         model = s.model
-        st.download_button(
+        downloads = st.container(horizontal=True, gap="small", key="result_downloads")  # side by side, wrapping
+        downloads.download_button(
             "Download model (.json)", data=lambda: model.to_json(), file_name=name, mime="application/json",
             icon=":material/download:", on_click="ignore", key="download_model",
             help="Save the weights, settings and history as one JSON file. Load it again below, "
@@ -330,10 +353,10 @@ def results(s: Studio) -> None:
             import pandas as pd
 
             csv = pd.DataFrame(H.read_record(h)).to_csv(index=False)
-            st.download_button("Download history (.csv)", data=csv, file_name="training_history.csv",
-                               mime="text/csv", icon=":material/table_view:", on_click="ignore",
-                               key="download_history", help="The model's record per epoch (loss, metrics, "
-                               "validation, seconds, learning rate) as a CSV table.")
+            downloads.download_button("Download history (.csv)", data=csv, file_name="training_history.csv",
+                                      mime="text/csv", icon=":material/table_view:", on_click="ignore",
+                                      key="download_history", help="The model's record per epoch (loss, "
+                                      "metrics, validation, seconds, learning rate) as a CSV table.")
         sessions.recovery_note(s)
 
     if ev.is_regression:
@@ -409,7 +432,7 @@ def main() -> None:
     sb = sidebar_config()
     s = studio()
     st.title("Train", anchor=False)
-    st.html(STILL_CSS)
+    st.html(STILL_CSS + METRICS_CSS)
     choice = data_picker.current()
     paced = ""
     if choice.family == "points":

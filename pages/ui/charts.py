@@ -202,14 +202,18 @@ def _declare_plotly_live():
 _PLOTLY_LIVE, _PLOTLY_JS_URL = _declare_plotly_live()
 
 
-def live_plotly_chart(spec: dict, key: str, height: int, static: bool = False, label: str = "") -> None:
+def live_plotly_chart(spec: dict, key: str, height: int, static: bool = False, label: str = "",
+                      aspect: float | None = None) -> None:
     """Show ``{"data": [...], "layout": {...}}`` with plotly.js and update it in place on reruns.
 
     ``st.plotly_chart`` gives each new figure a new element id, so the browser rebuilds the chart
     from scratch on every update (about 0.2 s of CPU on the machines we measure). This component
     (``pages/ui/plotly_live/index.html``) keeps one chart and calls ``Plotly.react`` with each new
     figure. ``static`` turns off hover and zoom (cheaper while the figure changes every second).
+    ``aspect``: the plot area's height per width (a map with equal axis scales); the chart is then
+    no taller than that needs at the width the browser gives it (at most ``height``).
     """
     config = {"displaylogo": False, "staticPlot": bool(static)}
+    extra = {} if aspect is None else {"aspect": float(aspect)}  # the same args as before when not fitted
     _PLOTLY_LIVE(figure=_plain(spec), config=config, height=int(height), label=label,
-                 plotly_src=_PLOTLY_JS_URL, key=key, default=None)
+                 plotly_src=_PLOTLY_JS_URL, key=key, default=None, **extra)

@@ -397,8 +397,9 @@ def _network_section(s: Studio, ds: Any, locked: bool) -> tuple[dict[str, Any], 
             help="During training, randomly switch off this share of the layer's outputs; "
             "this reduces overfitting. 0 adds no dropout layer.",
         )
-        c4.button("", icon=":material/close:", key=f"rm_L{i}", on_click=_remove_layer, args=(i,),
-                  help=f"Remove hidden layer Dense {k + 1}")
+        # the label names the layer for screen readers; the global style shows only the icon (style.py)
+        c4.button(f"Remove Dense {k + 1}", icon=":material/close:", key=f"rm_L{i}", on_click=_remove_layer,
+                  args=(i,), help=f"Remove hidden layer Dense {k + 1}")
     st.button(
         "Add hidden layer", icon=":material/add:", on_click=_add_layer, disabled=len(ids) >= spec.MAX_HIDDEN,
         help=f"Append a hidden layer like the last one (at most {spec.MAX_HIDDEN}).",
@@ -555,8 +556,8 @@ def _conv_section(ds: Any) -> None:
             help="After the convolution: keep the maximum (max) or the mean (avg) of each 2×2 square, halving "
             "the maps' height and width, or no pooling (none).",
         )
-        c4.button("", icon=":material/close:", key=f"rm_C{i}", on_click=_remove_conv, args=(i,),
-                  help=f"Remove conv block {k + 1}")
+        c4.button(f"Remove Conv {k + 1}", icon=":material/close:", key=f"rm_C{i}", on_click=_remove_conv,
+                  args=(i,), help=f"Remove conv block Conv {k + 1}")
         if f"conv{k}" in problems:
             st.error(problems[f"conv{k}"], icon=":material/error:")
     st.button(

@@ -1,0 +1,39 @@
+"""The app's global CSS, injected once per script run by the router (app.py).
+
+Only rules that hold on every page live here; a page's own rules stay with the page.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+#: Remove-layer buttons ("rm_L…" dense rows, "rm_C…" conv blocks) carry a label naming their layer
+#: ("Remove Dense 2") for screen readers and tests, but show only their close icon: the label text is
+#: visually hidden (still in the accessibility tree), so the row stays compact. Below 641 px Streamlit
+#: stacks each row's fields (the later rows' labels are collapsed): there the button shows its label, so
+#: that a lone × says which layer it removes.
+REMOVE_BUTTON_CSS = """
+@media (min-width: 641px) {
+  [class*="st-key-rm_L"] button [data-testid="stMarkdownContainer"],
+  [class*="st-key-rm_C"] button [data-testid="stMarkdownContainer"] {
+    position: absolute !important; width: 1px !important; height: 1px !important; overflow: hidden !important;
+    clip-path: inset(50%) !important; white-space: nowrap !important; margin: 0 !important; padding: 0 !important;
+  }
+  [class*="st-key-rm_L"] button, [class*="st-key-rm_C"] button { gap: 0 !important; }
+  [class*="st-key-rm_L"] button [data-testid="stIconMaterial"],
+  [class*="st-key-rm_C"] button [data-testid="stIconMaterial"] { margin: 0 !important; }
+}
+"""
+
+#: Streamlit's own status widget (top right) shows a running man and a "Stop" button while a script run
+#: takes longer than half a second. That Stop only interrupts the page's rerun, yet it reads like the
+#: training's Stop button: keep the running man as the "busy" hint, hide its button.
+STATUS_WIDGET_CSS = """
+[data-testid="stStatusWidget"] [data-testid="stStatusWidgetRunningIcon"] ~ * { display: none !important; }
+"""
+
+GLOBAL_CSS = f"<style>{REMOVE_BUTTON_CSS}{STATUS_WIDGET_CSS}</style>"
+
+
+def apply_global_style() -> None:
+    """Inject :data:`GLOBAL_CSS` (a style-only st.html takes no space on the page)."""
+    st.html(GLOBAL_CSS)
