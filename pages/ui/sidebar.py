@@ -716,6 +716,10 @@ def _build_section(s: Studio, config: dict[str, Any], net_problems: dict, locked
     )
 
 
+#: the summary table's activation of a layer without one (Flatten, pooling)
+NO_ACTIVATION = "–"
+
+
 def _summary(config: dict[str, Any], net_problems: dict) -> None:
     st.divider()
     if net_problems:
@@ -728,7 +732,9 @@ def _summary(config: dict[str, Any], net_problems: dict) -> None:
         return
     st.markdown(f"**{spec.shape_text(config)}** · {total:,} parameters",
                 help="Input size and layer sizes up to the output, and the number of trainable weights and biases.")
-    compact = df[[c for c in ("Layer", "Output shape", "Activation", "Parameters") if c in df.columns]]
+    compact = df[[c for c in ("Layer", "Output shape", "Activation", "Parameters") if c in df.columns]].copy()
+    if "Activation" in compact.columns:  # st.table reads cells as Markdown: a lone "-" became a bullet "•"
+        compact["Activation"] = compact["Activation"].replace({"-": NO_ACTIVATION, "": NO_ACTIVATION})
     st.table(compact, hide_index=True, border="horizontal")
 
 
