@@ -585,7 +585,9 @@ def _optimizer_section(s: Studio, config: dict[str, Any], net_problems: dict[str
                 "as it is (its weights stay). The rate, l2 and momentum also change while it trains, from the "
                 "next batch; the curves mark each change.")
     opt = choices.optimizer(ss["cfg_opt"])
-    c1, c2, c3 = st.columns([1.15, 1, 0.9])
+    # widths (in the 320 px sidebar) that leave room between "Learning rate" and its help icon and show
+    # an l2 of "0.003" whole
+    c1, c2, c3 = st.columns([1.12, 1.05, 0.88], gap="small")
     c1.selectbox(
         "Optimizer", choices.optimizer_names(), key="cfg_opt", on_change=_optimizer_changed,
         help="How the weights are updated from the gradients. "
