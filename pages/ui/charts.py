@@ -75,10 +75,11 @@ def curve_figure(c: Curves, live: bool = False, x_axis: str = "epochs", log_y: b
         font=dict(family="'Source Sans 3', 'Source Sans Pro', sans-serif", size=12, color="#1f2937"),
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
-        margin=dict(l=10, r=10, t=50, b=10),
+        margin=dict(l=10, r=10, t=58, b=10),
         showlegend=not empty and not live,  # the legend is explained in the caption while training
         hovermode=False if live else "closest",
-        legend=dict(orientation="h", yanchor="bottom", y=1.08, xanchor="right", x=1),
+        # the legend at the top of the figure, the plots' headings under it (they touched at 1024 px)
+        legend=dict(orientation="h", yref="container", yanchor="top", y=1, xanchor="right", x=1),
         xaxis=dict(domain=[0, 0.46], title=xtitle, rangemode="tozero", visible=not empty, **axis_style),
         xaxis2=dict(domain=[0.54, 1], title=xtitle, rangemode="tozero", visible=not empty, anchor="y2",
                     **axis_style),
