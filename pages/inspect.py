@@ -140,6 +140,16 @@ def weights_figure(model, width: int = WEIGHTS_BOX_PX) -> tuple[go.Figure, str]:
     return fig, shown
 
 
+def weights_box_css(fig: go.Figure) -> str:
+    """CSS that makes the weights mosaic's frame as tall as its square-tiled plot at the width the page gives
+    it, plus the fixed strip of the colour bar; the chart (height "stretch") fills the frame."""
+    ratio = (fig.layout.height - COLORBAR_PX - 4) / WEIGHTS_BOX_PX  # the plot area's height per width
+    height = f"calc({ratio:.5f} * 100cqw + {COLORBAR_PX + 4}px)"
+    return ("<style>.st-key-weights_box { container-type: inline-size; }"
+            f".st-key-weights_box > :has(> .st-key-weights_frame), .st-key-weights_frame {{ "
+            f"flex: 0 0 {height} !important; height: {height} !important; }}</style>")
+
+
 def weights_panel(s: Studio, key: str, live: bool) -> None:
     @st.fragment(run_every=POLL_SECONDS if live else None)
     def _panel() -> None:
@@ -153,9 +163,13 @@ def weights_panel(s: Studio, key: str, live: bool) -> None:
             st.markdown(f"**What each first-layer unit looks for** ({shown})")
         else:
             st.markdown(f"**What each output unit looks for** ({shown})")
-        row = st.container(horizontal=True, gap="large", key="weights_row")
-        row.container(width=WEIGHTS_BOX_PX, key="weights_box").plotly_chart(
-            fig, key="weights_grid", config=PLOT_CONFIG, width="stretch")
+        row = st.container(horizontal=True, gap="medium", key="weights_row")
+        # the mosaic's frame is as tall as the mosaic at the width it gets (a phone gives less than
+        # WEIGHTS_BOX_PX): no empty band above it, see weights_box_css
+        st.html(weights_box_css(fig))
+        box = row.container(width=WEIGHTS_BOX_PX, key="weights_box")
+        box.container(key="weights_frame", height=int(fig.layout.height), border=False).plotly_chart(fig, key="weights_grid", config=PLOT_CONFIG, width="stretch",
+                                                        height="stretch")
         with row.container(width=WEIGHTS_TEXT_PX, key="weights_text"):
             if hidden:
                 side = image_side()

@@ -50,6 +50,22 @@ METRICS_CSS = """<style>
   .st-key-train_metrics, .st-key-results_metrics { grid-template-columns: minmax(0, 1fr); }
   .st-key-results_metrics > :nth-child(3) { grid-column: auto; } }
 </style>"""
+# The confusion matrix beside the gallery of mistakes only where the matrix gets at least about 22rem (its
+# ten columns of counts stay readable); in a narrower main column (1024 px with the sidebar open, a phone)
+# it stacks above the gallery, full width. The gallery's captions ("7 → 2 (98%)") and Inspect links fit
+# the 80 px cells: smaller text on one line.
+RESULTS_CSS = """<style>
+.st-key-results_columns { container-type: inline-size; }
+@container (max-width: 50rem) {
+  .st-key-results_columns [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
+  .st-key-results_columns [data-testid="stColumn"] { flex: 1 1 100% !important; min-width: 100% !important; }
+}
+.st-key-mistakes [data-testid="stImageCaption"], .st-key-mistakes [data-testid="stCaptionContainer"] {
+  font-size: 0.75rem !important; line-height: 1.25 !important; white-space: nowrap; letter-spacing: -0.01em; }
+.st-key-mistakes [data-testid="stPageLink"] a { padding-left: 0.125rem !important; padding-right: 0.125rem !important;
+  gap: 0.25rem !important; }
+.st-key-mistakes [data-testid="stPageLink"] a p { font-size: 0.8125rem !important; }
+</style>"""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -195,9 +211,10 @@ def live_panel(s: Studio, sb: SidebarResult) -> None:
         else:
             c = H.curves(s.model, points, smoothing=smoothing) if s.model is not None else None
         if c is not None:
-            charts.live_plotly_chart(charts.curve_figure(c, live=streaming, x_axis=x_axis, log_y=log_y),
-                                     key="curves", height=charts.CURVES_HEIGHT, static=streaming,
-                                     label="Loss and accuracy curves")
+            figure = charts.curve_figure(c, live=streaming, x_axis=x_axis, log_y=log_y)
+            charts.live_plotly_chart(figure, key="curves", height=charts.CURVES_HEIGHT, static=streaming,
+                                     label="Loss and accuracy curves",  # stacked on a phone
+                                     narrow=(charts.STACK_BELOW_PX, charts.stacked_curve_layout(figure["layout"])))
             st.session_state["_curve_marks"] = [m.label for m in c.marks]  # what the chart marks (for tests)
         legend = []
         if streaming:
@@ -367,7 +384,8 @@ def results(s: Studio) -> None:
                         config={"displaylogo": False})
         st.caption(f"Test loss (mean squared error) {F.fmt_number(ev.loss)} on {ev.n:,} test samples.")
         return
-    left, right = st.columns([1, 1.2])
+    st.html(RESULTS_CSS)
+    left, right = st.container(key="results_columns").columns([1, 1.2], gap="medium")
     with left:
         st.markdown("**Confusion matrix**", help="Rows: the true class. Columns: what the network predicted. "
                     "The diagonal holds the correct answers; bright off-diagonal cells are common mistakes.")

@@ -75,15 +75,18 @@ def curve_figure(c: Curves, live: bool = False, x_axis: str = "epochs", log_y: b
         font=dict(family="'Source Sans 3', 'Source Sans Pro', sans-serif", size=12, color="#1f2937"),
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
-        margin=dict(l=10, r=10, t=50, b=10),
+        margin=dict(l=10, r=10, t=58, b=10),
         showlegend=not empty and not live,  # the legend is explained in the caption while training
         hovermode=False if live else "closest",
-        legend=dict(orientation="h", yanchor="bottom", y=1.08, xanchor="right", x=1),
+        # the legend at the top of the figure, the plots' headings under it (they touched at 1024 px)
+        legend=dict(orientation="h", yref="container", yanchor="top", y=1, xanchor="right", x=1),
         xaxis=dict(domain=[0, 0.46], title=xtitle, rangemode="tozero", visible=not empty, **axis_style),
         xaxis2=dict(domain=[0.54, 1], title=xtitle, rangemode="tozero", visible=not empty, anchor="y2",
                     **axis_style),
         yaxis=loss_axis,
-        yaxis2=dict(title=dict(text=METRIC_TITLES.get(c.metric, c.metric)), anchor="x2", visible=not empty, **axis_style,
+        # no axis title on the right plot: its heading names it, and a title there sat in the gap between the
+        # plots, on the loss plot's "best val loss · epoch N" note when the best epoch was the last
+        yaxis2=dict(anchor="x2", visible=not empty, **axis_style,
                     **(dict(range=[0, 1.01], tickformat=".0%") if fraction else {})),
         shapes=shapes,
         annotations=[
@@ -100,6 +103,29 @@ def curve_figure(c: Curves, live: bool = False, x_axis: str = "epochs", log_y: b
                                           showarrow=False, x=0.5, y=0.45, xref="paper", yref="paper",
                                           font=dict(size=14, color=AXIS_COLOR)))
     return {"data": data, "layout": layout}
+
+
+def stacked_curve_layout(layout: dict) -> dict:
+    """The curve figure's layout with the metric plot under the loss plot (each full width) and the legend
+    under both, for a narrow chart (a phone), where side by side both plots were cramped and the legend
+    wrapped. Height: STACKED_CURVES_HEIGHT."""
+    out = dict(layout)
+    out["height"] = STACKED_CURVES_HEIGHT
+    out["margin"] = dict(l=10, r=10, t=30, b=10)
+    out["xaxis"] = dict(layout["xaxis"], domain=[0, 1])
+    out["xaxis2"] = dict(layout["xaxis2"], domain=[0, 1])
+    out["yaxis"] = dict(layout["yaxis"], domain=[0.6, 1])
+    out["yaxis2"] = dict(layout["yaxis2"], domain=[0, 0.4])
+    out["legend"] = dict(orientation="h", yref="container", y=0, yanchor="bottom", xanchor="left", x=0)
+    annotations = list(layout.get("annotations", []))
+    annotations[1] = dict(annotations[1], x=0, y=0.4)  # the metric plot's heading, over its plot
+    out["annotations"] = annotations
+    return out
+
+
+#: the curves' height when the two plots are stacked, and the chart width below which they are
+STACKED_CURVES_HEIGHT = 600
+STACK_BELOW_PX = 440
 
 
 def _x_span(*series: np.ndarray) -> float:
@@ -203,7 +229,7 @@ _PLOTLY_LIVE, _PLOTLY_JS_URL = _declare_plotly_live()
 
 
 def live_plotly_chart(spec: dict, key: str, height: int, static: bool = False, label: str = "",
-                      aspect: float | None = None) -> None:
+                      aspect: float | None = None, narrow: tuple[int, dict] | None = None) -> None:
     """Show ``{"data": [...], "layout": {...}}`` with plotly.js and update it in place on reruns.
 
     ``st.plotly_chart`` gives each new figure a new element id, so the browser rebuilds the chart
@@ -212,8 +238,12 @@ def live_plotly_chart(spec: dict, key: str, height: int, static: bool = False, l
     figure. ``static`` turns off hover and zoom (cheaper while the figure changes every second).
     ``aspect``: the plot area's height per width (a map with equal axis scales); the chart is then
     no taller than that needs at the width the browser gives it (at most ``height``).
+    ``narrow``: (width in px, layout): below that chart width the browser draws this layout instead (its
+    own height), and switches back and forth when the width changes.
     """
     config = {"displaylogo": False, "staticPlot": bool(static)}
     extra = {} if aspect is None else {"aspect": float(aspect)}  # the same args as before when not fitted
+    if narrow is not None:
+        extra["narrow"] = {"below": int(narrow[0]), "layout": _plain(narrow[1])}
     _PLOTLY_LIVE(figure=_plain(spec), config=config, height=int(height), label=label,
                  plotly_src=_PLOTLY_JS_URL, key=key, default=None, **extra)

@@ -585,7 +585,9 @@ def _optimizer_section(s: Studio, config: dict[str, Any], net_problems: dict[str
                 "as it is (its weights stay). The rate, l2 and momentum also change while it trains, from the "
                 "next batch; the curves mark each change.")
     opt = choices.optimizer(ss["cfg_opt"])
-    c1, c2, c3 = st.columns([1.15, 1, 0.9])
+    # widths (in the 320 px sidebar) that leave room between "Learning rate" and its help icon and show
+    # an l2 of "0.003" whole
+    c1, c2, c3 = st.columns([1.12, 1.05, 0.88], gap="small")
     c1.selectbox(
         "Optimizer", choices.optimizer_names(), key="cfg_opt", on_change=_optimizer_changed,
         help="How the weights are updated from the gradients. "
@@ -716,6 +718,10 @@ def _build_section(s: Studio, config: dict[str, Any], net_problems: dict, locked
     )
 
 
+#: the summary table's activation of a layer without one (Flatten, pooling)
+NO_ACTIVATION = "–"
+
+
 def _summary(config: dict[str, Any], net_problems: dict) -> None:
     st.divider()
     if net_problems:
@@ -728,7 +734,9 @@ def _summary(config: dict[str, Any], net_problems: dict) -> None:
         return
     st.markdown(f"**{spec.shape_text(config)}** · {total:,} parameters",
                 help="Input size and layer sizes up to the output, and the number of trainable weights and biases.")
-    compact = df[[c for c in ("Layer", "Output shape", "Activation", "Parameters") if c in df.columns]]
+    compact = df[[c for c in ("Layer", "Output shape", "Activation", "Parameters") if c in df.columns]].copy()
+    if "Activation" in compact.columns:  # st.table reads cells as Markdown: a lone "-" became a bullet "•"
+        compact["Activation"] = compact["Activation"].replace({"-": NO_ACTIVATION, "": NO_ACTIVATION})
     st.table(compact, hide_index=True, border="horizontal")
 
 

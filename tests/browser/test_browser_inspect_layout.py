@@ -23,6 +23,13 @@ CHART_PARTS = """(sel) => { const root = document.querySelector(sel); if (!root)
           plot: box(root)}; }"""
 
 
+# the weights chart has been laid out for the current width: the mosaic is as wide as its frame
+WEIGHTS_SETTLED = """() => { const f = document.querySelector('.st-key-weights_grid');
+  const i = f && f.querySelector('.heatmaplayer image'); if (!i) return false;
+  const a = f.getBoundingClientRect(), b = i.getBoundingClientRect();
+  return b.width > 0 && Math.abs(a.width - b.width) < 8; }"""
+
+
 def _overlap(a, b) -> bool:
     return a[0] < b[2] - 1 and b[0] < a[2] - 1 and a[1] < b[3] - 1 and b[1] < a[3] - 1
 
@@ -47,6 +54,15 @@ def _check_layout(page, width: int) -> None:
     g = grid.bounding_box()
     assert g["width"] / 8 >= 40, (width, g)
     assert g["x"] >= 0 and g["x"] + g["width"] <= width, (width, g)
+    # no empty band above the mosaic (its frame follows the width it gets) and none below its colour bar
+    page.wait_for_function(WEIGHTS_SETTLED, timeout=LONG)
+    frame = page.locator(".st-key-weights_grid").first.bounding_box()
+    g = grid.bounding_box()
+    assert g["y"] - frame["y"] < 16, (width, "empty band above the weights", frame, g)
+    assert frame["y"] + frame["height"] - (g["y"] + g["height"]) < 80, (width, "empty band below", frame, g)
+    text = page.locator(".st-key-weights_text").first.bounding_box()
+    if text["y"] > g["y"] + g["height"]:  # the explanation under the mosaic: close to it
+        assert text["y"] - (frame["y"] + frame["height"]) < 48, (width, frame, text)
 
     # the most active first-layer units: whole pictures, at least 80 px, captions apart
     _tab(page, "One digit")
