@@ -619,7 +619,10 @@ class NN:
             step.backward(grad_z)
             for layer in self.layers:
                 layer.add_l2_gradient()
-        self.optimizer.step(self._params, self._grads)
+        if step is None:
+            self.optimizer.step(self._params, self._grads)
+        else:
+            step.optimize(self.optimizer, self._params, self._grads)
         return loss, data_loss, a
 
     def _run_epochs(self, x, y, vx, vy, epochs, batch_size, shuffle, callbacks, show_every, verbose, result, augment):

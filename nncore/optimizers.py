@@ -8,6 +8,7 @@ Gradients are of the batch-mean loss.
 """
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
@@ -49,9 +50,20 @@ class Optimizer:
             self._scratch = [np.empty_like(params) for _ in range(self.n_scratch)]
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
+        self.begin_step(params)
+        self._update(params, grads, *self._scratch)
+
+    def begin_step(self, params: np.ndarray) -> None:
+        """Count a step (and size the state); then `update_slice` over all of the buffers."""
         self._ensure(params)
         self.t += 1
-        self._update(params, grads, *self._scratch)
+
+    def update_slice(self, params: np.ndarray, grads: np.ndarray, lo: int, hi: int) -> None:
+        """The update of `step` on params[lo:hi] only. Every rule is elementwise, so slices updated
+        by different threads (nncore.parallel) give exactly the result of one whole `step`."""
+        view = copy.copy(self)
+        view.state = {k: v[lo:hi] for k, v in self.state.items()}
+        view._update(params[lo:hi], grads[lo:hi], *(s[lo:hi] for s in self._scratch))
 
     def _update(self, p: np.ndarray, g: np.ndarray, tmp: np.ndarray) -> None:
         raise NotImplementedError

@@ -10,7 +10,8 @@ workers really run at the same time.
 
 The output layer's dL/dz is computed once on the whole batch, so the loss, its 1/n scaling and the
 metrics are exactly those of the whole batch; the workers' gradient buffers are then summed into
-the model's. A step equals the serial step up to float rounding (the sums run in another order) and
+the model's, and the optimizer updates one slice of the flat buffers per worker (its rules are
+elementwise). A step equals the serial step up to float rounding (the sums run in another order) and
 is deterministic for a given number of workers. Layers that draw random numbers (``stochastic``,
 e.g. Dropout) get one generator per worker, seeded from the model's generator at every step.
 """
@@ -145,9 +146,21 @@ class DataParallelStep:
         parts, bounds = self._parts, self._bounds
         self._map(_backward, [(self.replicas[r], grad_z[bounds[r] : bounds[r + 1]]) for r in range(parts)])
         total = self.model._grads
-        np.copyto(total, self.buffers[0])
-        for buffer in self.buffers[1:parts]:
-            total += buffer
+        if parts == 1:
+            np.copyto(total, self.buffers[0])
+        else:
+            np.add(self.buffers[0], self.buffers[1], out=total)
+            for buffer in self.buffers[2:parts]:
+                total += buffer
+
+    def optimize(self, optimizer: Any, params: np.ndarray, grads: np.ndarray) -> None:
+        """``optimizer.step(params, grads)`` with the flat buffers cut into one slice per worker."""
+        if not hasattr(optimizer, "update_slice"):  # an optimizer object of the user's own: whole
+            optimizer.step(params, grads)
+            return
+        optimizer.begin_step(params)
+        bounds = np.linspace(0, params.size, self.workers + 1).round().astype(int)
+        self._map(_update_slice, [(optimizer, params, grads, int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:])])
 
 
 def _forward(layers: list, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -166,3 +179,8 @@ def _backward(layers: list, grad_z: np.ndarray) -> None:
         grad = layers[-1].backward_z(grad_z, need_input_grad=len(layers) > 1)
         for i in range(len(layers) - 2, -1, -1):
             grad = layers[i].backward(grad, need_input_grad=i > 0)
+
+
+def _update_slice(optimizer: Any, params: np.ndarray, grads: np.ndarray, lo: int, hi: int) -> None:
+    with np.errstate(**_QUIET):
+        optimizer.update_slice(params, grads, lo, hi)

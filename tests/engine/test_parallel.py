@@ -162,3 +162,23 @@ def test_bad_workers_are_refused_with_a_sentence(bad):
     with pytest.raises(ValueError, match=r"workers must be 'auto' or an integer from 1 to \d+; got"):
         m.train(x, y, epochs=1, verbose=0, workers=bad)
     assert np.array_equal(m._params, before) and m.epoch == 0
+
+
+@pytest.mark.parametrize("name", ["iterative", "sgd", "momentum", "rmsprop", "adagrad", "adam", "adamax", "adadelta"])
+def test_the_optimizer_step_in_slices_equals_the_whole_step_bit_for_bit(name):
+    from nncore import optimizers
+
+    rng = np.random.default_rng(0)
+    whole, sliced = optimizers.get(name), optimizers.get(name)
+    p1 = rng.standard_normal(1001).astype(np.float32)
+    p2 = p1.copy()
+    for _ in range(3):
+        g = rng.standard_normal(1001).astype(np.float32)
+        whole.step(p1, g)
+        sliced.begin_step(p2)
+        for lo, hi in [(0, 300), (300, 301), (301, 1001)]:
+            sliced.update_slice(p2, g, lo, hi)
+    assert whole.t == sliced.t == 3
+    assert np.array_equal(p1, p2)
+    for k in whole.state:
+        assert np.array_equal(whole.state[k], sliced.state[k])
