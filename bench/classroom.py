@@ -236,6 +236,9 @@ def run(args: argparse.Namespace) -> Figures:
         env["NNSTUDIO_MAX_TRAININGS"] = str(args.max_trainings)
     if args.blas_threads:
         env["NNSTUDIO_BLAS_THREADS"] = str(args.blas_threads)
+    for item in args.server_env or []:
+        name, _, value = item.partition("=")
+        env[name] = value
     n = args.sessions
     fig = Figures(sessions=n, samples=args.samples)
     print(f"classroom: {n} sessions train the default network on {args.samples} digits "

@@ -265,6 +265,8 @@ def main() -> None:
     b.add_argument("--epochs", type=int, default=None, help="sidebar epochs (default: the app's default)")
     b.add_argument("--max-trainings", type=int, default=None, help="NNSTUDIO_MAX_TRAININGS for the server")
     b.add_argument("--blas-threads", type=int, default=None, help="NNSTUDIO_BLAS_THREADS for the server")
+    b.add_argument("--server-env", action="append", metavar="NAME=VALUE",
+                   help="an environment variable for the server, e.g. MALLOC_ARENA_MAX=2 (repeatable)")
     b.add_argument("--cpu-watch", type=float, default=40.0,
                    help="seconds to wait for the server's CPU to go idle after the tabs close (default 40)")
     b.add_argument("--rss-watch", type=float, default=210.0,
