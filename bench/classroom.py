@@ -3,10 +3,12 @@
 Steps (every figure read from the pages or from /proc of the server process, nothing from inside it):
 
 1. Start the server; RSS with no session. A first user opens Home (cold page load, imports and the
-   process-wide caches), then a second user on the now warm server: the baseline page load.
+   process-wide caches), then a second user on the now warm server: the baseline page load; that
+   user trains one batch on the chosen digits (Step), so the server holds the training split that
+   every session shares, and leaves.
 2. ``--sessions`` users open the Train page and make the sidebar choices a user makes: Training
    samples "60,000", Speed "as fast as possible" (the default 10 batches/s is a paced demonstration
-   that takes no training slot). RSS now is the **idle** figure (imports, shared caches, the idle
+   that takes no training slot). RSS now is the **idle** figure (imports, the shared data, the idle
    sessions): the reference for the memory targets.
 3. Session 1 trains the default run alone (Start): its samples/s from its progress line.
 4. All sessions press Start at once (session 1 trains its model further). While they train a new
@@ -142,6 +144,18 @@ class Session:
             raise TimeoutError(f"{self.name}: the Train page never said it trains on ~{0.9 * wanted:,.0f} samples")
         self.epochs = int(self.page.locator(".st-key-cfg_epochs input").first.input_value())
 
+    def step_once(self, url: str, samples: str) -> None:
+        """Open Train, choose ``samples`` and train one mini-batch (Step): the process-wide training
+        split exists from then on."""
+        self.page.goto(url + "/train")
+        self.page.locator(".st-key-btn_step button").first.wait_for()
+        wait_app_idle(self.page)
+        set_slider(self.page, "cfg_n_samples", samples)
+        self.page.locator(".st-key-btn_step button").first.click()
+        deadline = time.monotonic() + LONG_MS / 1000
+        while not self.progress().startswith("Paused") and time.monotonic() < deadline:
+            self.page.wait_for_timeout(250)
+
     def start(self, target_epochs: int) -> None:
         """Press Start; the page itself then notes (its own clock, every 100 ms) when the run has ended
         and the model shows ``target_epochs``, so that a busy benchmark loop does not delay the reading."""
@@ -258,10 +272,13 @@ def run(args: argparse.Namespace) -> Figures:
             cold, cold_done, first = first_load_seconds(browser, server.url)
             first.close()
             warm, warm_done, second = first_load_seconds(browser, server.url)
-            second.close()
             print(f"page load on an idle server, Home until the first setting is usable: first user "
                   f"{cold:.2f} s (script done {cold_done:.2f} s), next user {warm:.2f} s "
                   f"(script done {warm_done:.2f} s); RSS {mib(probe.rss_bytes())}", flush=True)
+            second.step_once(server.url, args.samples)
+            second.close()
+            print(f"the next user trained one batch on {args.samples} digits (Step): the server holds that "
+                  f"training split, shared by all sessions; RSS {mib(probe.rss_bytes())}", flush=True)
 
             # 2. the class opens the Train page and makes its choices
             t0 = time.perf_counter()
