@@ -25,6 +25,7 @@ Prints each step, then a summary with each target met / NOT met.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import time
@@ -322,9 +323,14 @@ def run(args: argparse.Namespace) -> Figures:
                       f"first setting is usable {interactive:.2f} s (script done {done:.2f} s)", flush=True)
 
             targets = [s.trained_epochs() + s.epochs for s in sessions]
+            everything = ServerProbe(os.getpid())  # this benchmark's process tree: server, browsers, driver
+            cpu0, all0, t_cpu0 = probe.cpu_seconds(), everything.cpu_seconds(), time.perf_counter()
             for s, target in zip(sessions, targets):
                 s.start(target)
             wait_all_ended(sessions, during=visitor_load)
+            seconds = time.perf_counter() - t_cpu0
+            server_cores = (probe.cpu_seconds() - cpu0) / seconds
+            other_cores = (everything.cpu_seconds() - all0) / seconds - server_cores
             first_click = min(s.clicked for s in sessions)
             wall = max(s.ended for s in sessions) - first_click
             fig.aggregate_rate = n * per_run / wall
@@ -335,6 +341,8 @@ def run(args: argparse.Namespace) -> Figures:
                   f"{fig.aggregate_rate:,.0f} samples/s in total, {fig.aggregate_rate / fig.alone_rate:.2f}x alone; "
                   f"per session while training min {min(fig.rates):,.0f} / median {statistics.median(fig.rates):,.0f}"
                   f" / max {max(fig.rates):,.0f}", flush=True)
+            print(f"  meanwhile the server used {server_cores:.2f} cores, the browsers (Chromium, Playwright) "
+                  f"{other_cores:.2f} cores of this machine's {os.cpu_count()}", flush=True)
             time.sleep(2)
             trained = probe.rss_bytes()
             fig.trained_mib = trained / MIB
