@@ -18,18 +18,18 @@ time, CPU seconds used per 1000 samples (busy-waiting BLAS threads burn CPU with
 BLAS thread counts the runs started with and the RSS each run's data and model added.
 A scenario stops its runs ``--max-seconds`` after its start (rates then cover the samples done).
 
-Mode ``browser`` (B): ``streamlit run app.py`` on a free port and N Playwright pages (Debian's
-Chromium): the server's RSS with no session, after a first session (imports, shared caches), with N
-further idle sessions on the Home page, then the same N sessions all start a training on the Train
-page; samples/s read from each page's progress line.
+Mode ``classroom`` (B, alias ``browser``): ``streamlit run app.py`` on a free port and real Chromium
+sessions (Playwright) measure issue 14's targets; see ``bench/classroom.py`` for the steps: N sessions
+train the default network on the 60,000 digits at once and one alone (total samples/s, slowest vs
+fastest), a new user's first page while they train, the server's RSS idle and after training, its CPU
+and RSS after every tab closed. Ends with a summary: each target met / NOT met.
 
-    python bench/load_test.py headless [--runs 8] [--samples 10000] [--epochs 3]
-    python bench/load_test.py browser  [--sessions 4] [--samples 10,000] [--epochs 2]
+    python bench/load_test.py headless  [--runs 8] [--samples 10000] [--epochs 3]
+    python bench/load_test.py classroom [--sessions 8] [--samples 60,000] [--epochs N]
 """
 from __future__ import annotations
 
 import argparse
-import re
 import resource
 import statistics
 import sys
@@ -56,7 +56,6 @@ from nncore.studio.resources import (  # noqa: E402
     blas_threads_from_env,
     default_max_trainings,
     peak_rss_bytes,
-    process_tree_rss_bytes,
     rss_bytes,
 )
 
@@ -247,85 +246,6 @@ def headless(args: argparse.Namespace) -> None:
     print(f"RSS now {rss_bytes() / MIB:.0f} MiB, peak {peak_rss_bytes() / MIB:.0f} MiB")
 
 
-# ----------------------------------------------------------------------------------------------
-# Mode B: real Streamlit sessions in Chromium
-# ----------------------------------------------------------------------------------------------
-PROGRESS_RATE = re.compile(r"([\d,]+) samples/s")
-
-
-def browser(args: argparse.Namespace) -> None:
-    from playwright.sync_api import sync_playwright
-
-    from tests.browser_util import StreamlitServer, browser_available, configure_sidebar, launch, wait_app_idle
-
-    reason = browser_available()
-    if reason:
-        raise SystemExit(f"mode browser needs Playwright and Chromium: {reason}")
-    env = {}
-    if args.max_trainings:
-        env["NNSTUDIO_MAX_TRAININGS"] = str(args.max_trainings)
-    if args.blas_threads:
-        env["OPENBLAS_NUM_THREADS"] = str(args.blas_threads)
-    print(f"server environment: {env or 'as inherited'}")
-    server = StreamlitServer(env=env).start(timeout=120)
-    try:
-        time.sleep(1)
-        empty = process_tree_rss_bytes(server.proc.pid)
-        print(f"server up in {server.ready_seconds:.1f} s; RSS with no session: {empty / MIB:.0f} MiB")
-        with sync_playwright() as p:
-            chromium = launch(p)
-
-            def open_session(url: str):
-                ctx = chromium.new_context(viewport={"width": 1280, "height": 900})
-                ctx.set_default_timeout(300_000)
-                page = ctx.new_page()
-                page.goto(url)
-                page.get_by_role("link", name="Train", exact=True).first.wait_for()  # the script has run
-                wait_app_idle(page)
-                page.wait_for_timeout(500)
-                return ctx, page
-
-            # The first session pays for imports and process-wide caches (MNIST, pretrained model).
-            first_ctx, first_page = open_session(server.url + "/draw")
-            warm = process_tree_rss_bytes(server.proc.pid)
-            print(MemoryReading("first session (imports, shared caches)", empty, warm, 1).text())
-            first_ctx.close()
-            opened = [open_session(server.url) for _ in range(args.sessions)]
-            contexts = [ctx for ctx, _ in opened]
-            pages = [page for _, page in opened]
-            idle = process_tree_rss_bytes(server.proc.pid)
-            print(MemoryReading("further idle sessions on Home", warm, idle, args.sessions).text())
-
-            for page in pages:
-                page.goto(server.url + "/train")
-                page.get_by_role("button", name="Start").wait_for()
-                wait_app_idle(page)
-                configure_sidebar(page, samples=args.samples, epochs=args.epochs)
-            configured = process_tree_rss_bytes(server.proc.pid)
-            print(MemoryReading("same sessions on Train, configured", idle, configured, args.sessions).text())
-            t0 = time.perf_counter()
-            for page in pages:
-                page.get_by_role("button", name="Start").click()
-            rates = []
-            for i, page in enumerate(pages):
-                done = page.locator('[data-testid="stProgress"]').filter(has_text="Finished").first
-                done.wait_for(timeout=1_800_000)
-                text = done.inner_text()
-                m = PROGRESS_RATE.search(text)
-                rates.append(float(m.group(1).replace(",", "")) if m else float("nan"))
-                print(f"session {i}: {text.splitlines()[0] if text else '?'}")
-            wall = time.perf_counter() - t0
-            trained = process_tree_rss_bytes(server.proc.pid)
-            print(MemoryReading("same sessions after training", idle, trained, args.sessions).text())
-            print(f"{args.sessions} sessions: samples/s per session min {min(rates):,.0f} / median "
-                  f"{statistics.median(rates):,.0f} / max {max(rates):,.0f}; all finished after {wall:.1f} s")
-            for ctx in contexts:
-                ctx.close()
-            chromium.close()
-    finally:
-        server.stop()
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="mode", required=True)
@@ -338,15 +258,26 @@ def main() -> None:
     a.add_argument("--max-seconds", type=float, default=20.0,
                    help="stop every run of a scenario this long after the start (default 20)")
     a.add_argument("--repeat", type=int, default=1, help="repeat all scenarios (the machine's speed drifts)")
-    b = sub.add_parser("browser", help="mode B: streamlit run app.py + N Chromium sessions")
-    b.add_argument("--sessions", type=int, default=4)
-    b.add_argument("--samples", default="10,000", help="sidebar 'training samples' choice as shown")
-    b.add_argument("--epochs", type=int, default=2)
+    b = sub.add_parser("classroom", aliases=["browser"],
+                       help="mode B: streamlit run app.py + Chromium sessions, issue 14's targets")
+    b.add_argument("--sessions", type=int, default=8, help="sessions training at once (default 8)")
+    b.add_argument("--samples", default="60,000", help="sidebar 'Training samples' choice as shown (default 60,000)")
+    b.add_argument("--epochs", type=int, default=None, help="sidebar epochs (default: the app's default)")
     b.add_argument("--max-trainings", type=int, default=None, help="NNSTUDIO_MAX_TRAININGS for the server")
-    b.add_argument("--blas-threads", type=int, default=None,
-                   help="OPENBLAS_NUM_THREADS for the server (1 emulates the policy while several train)")
+    b.add_argument("--blas-threads", type=int, default=None, help="NNSTUDIO_BLAS_THREADS for the server")
+    b.add_argument("--server-env", action="append", metavar="NAME=VALUE",
+                   help="an environment variable for the server, e.g. MALLOC_ARENA_MAX=2 (repeatable)")
+    b.add_argument("--cpu-watch", type=float, default=40.0,
+                   help="seconds to wait for the server's CPU to go idle after the tabs close (default 40)")
+    b.add_argument("--rss-watch", type=float, default=210.0,
+                   help="seconds to poll the server's RSS (every 10 s) after the tabs close (default 210)")
     args = ap.parse_args()
-    {"headless": headless, "browser": browser}[args.mode](args)
+    if args.mode == "headless":
+        headless(args)
+    else:
+        from bench import classroom
+
+        classroom.summary(classroom.run(args))
 
 
 if __name__ == "__main__":

@@ -445,3 +445,53 @@ def test_rss_of_another_process_and_missing_pid():
     assert res.process_tree_rss_bytes(os.getpid()) >= res.rss_bytes(os.getpid()) // 2
     with pytest.raises(OSError):
         res.rss_bytes(2**22 + 12345)  # above Linux's default pid_max
+
+
+class RecordingLibc:
+    """A C library that remembers mallopt / malloc_trim calls (returns 1: success, as glibc does)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def mallopt(self, param: int, value: int) -> int:
+        self.calls.append(("mallopt", param, value))
+        return 1
+
+    def malloc_trim(self, pad: int) -> int:
+        self.calls.append(("malloc_trim", pad))
+        return 1
+
+
+def test_malloc_arenas_are_capped_unless_the_environment_decides():
+    libc = RecordingLibc()
+    assert res.limit_malloc_arenas(2, environ={}, libc=libc)
+    assert libc.calls == [("mallopt", -8, 2)]  # M_ARENA_MAX
+    assert not res.limit_malloc_arenas(2, environ={"MALLOC_ARENA_MAX": "4"}, libc=libc)
+    assert len(libc.calls) == 1  # glibc's own variable stays in charge
+    with pytest.raises(ValueError, match="arenas must be at least 1; received 0"):
+        res.limit_malloc_arenas(0, environ={}, libc=libc)
+
+
+def test_free_heap_memory_is_released_when_the_last_training_ends(monkeypatch):
+    trims: list[int] = []
+    release = res.release_free_memory
+    monkeypatch.setattr(res, "release_free_memory", lambda: trims.append(1) or True)
+    policy = BlasThreadPolicy(max_threads=2, backend=RecordingBlas(start=2))
+    slots = TrainingSlots(2, on_change=lambda running: res._trainings_changed(policy, running))
+    a, b = slots.request("a"), slots.request("b")
+    assert policy.threads == 1 and trims == []
+    a.release()
+    assert policy.threads == 2 and trims == []  # one still trains: nothing trimmed under it
+    b.release()
+    assert trims == [1]
+    libc = RecordingLibc()
+    assert release(libc=libc) and libc.calls == [("malloc_trim", 0)]
+
+
+def test_the_real_c_library_is_found_on_glibc():
+    import platform
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("not a glibc system")
+    assert res.glibc() is not None
+    assert res.release_free_memory() in (True, False)  # callable for real, whatever it frees
