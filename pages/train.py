@@ -22,7 +22,6 @@ from pages.ui.state import Studio, studio
 
 log = logging.getLogger("nnstudio.train")
 
-POLL_SECONDS = 1.0
 MAX_CURVE_POINTS = 400
 MAX_LIVE_POINTS = 120
 CURVE_DEFAULTS = {"curve_smoothing": 0.8, "curve_log": False, "curve_x": "epochs"}
@@ -139,7 +138,7 @@ def live_panel(s: Studio, sb: SidebarResult) -> None:
     """Progress, metrics and curves. Polls the run every second while training."""
     state = s.run.state if s.run is not None else R.IDLE
     # poll while the worker runs; a paused run changes nothing, so the page rests until Resume
-    run_every = POLL_SECONDS if state in (R.QUEUED, R.RUNNING, R.STOPPING) else None
+    run_every = training.poll_seconds(state)
 
     @st.fragment(run_every=run_every)
     def _panel() -> None:
@@ -158,6 +157,8 @@ def live_panel(s: Studio, sb: SidebarResult) -> None:
         if p.active:
             what += {R.PAUSED: ", paused", R.QUEUED: ", waiting for a training slot"}.get(p.state, ", training now")
         st.caption(f"Model: **{what}** · {s.source or 'not built'} · {data}")
+        if state == R.QUEUED and p.state != R.QUEUED and p.active:
+            st.rerun()  # the run left the queue: one full rerun polls at the running pace
         if p.active:
             st.session_state["_train_seen_active"] = True
         elif st.session_state.get("_train_seen_active"):

@@ -181,3 +181,15 @@ def stop() -> None:
     if s.run is not None:
         s.run.stop()
         s.run.join(timeout=5)
+
+
+#: the live panel polls a running run this often (seconds)
+POLL_SECONDS = 1.0
+#: a queued run's page polls less often: its place in the queue changes slowly, and on a busy server
+#: every poll is a script run that competes with the trainings for the interpreter
+QUEUED_POLL_SECONDS = 3.0
+
+
+def poll_seconds(state: str) -> float | None:
+    """How often a page's live panel polls a run in this state (None: it rests until something changes)."""
+    return {R.QUEUED: QUEUED_POLL_SECONDS, R.RUNNING: POLL_SECONDS, R.STOPPING: POLL_SECONDS}.get(state)

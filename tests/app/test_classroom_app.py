@@ -97,3 +97,11 @@ def test_settings_other_sections_add_travel_too_and_their_widgets_have_the_last_
     assert ss["cfg_schedule"] != "bogus" and ss["cfg_patience"] >= 0
     warning = " ".join(w.value for w in at.warning)
     assert "`cfg_schedule=bogus` (not accepted by its widget)" in warning and "cfg_patience=-5" in warning
+
+
+def test_a_queued_run_polls_less_often_than_a_running_one():
+    from pages.ui.training import poll_seconds
+
+    assert poll_seconds(R.QUEUED) > poll_seconds(R.RUNNING) > 0
+    assert poll_seconds(R.STOPPING) == poll_seconds(R.RUNNING)
+    assert poll_seconds(R.PAUSED) is None and poll_seconds(R.FINISHED) is None and poll_seconds(R.IDLE) is None
