@@ -7,23 +7,16 @@ import streamlit as st
 
 from nncore.studio import spec
 from pages.ui import data as ui_data
-from pages.ui import data_picker
+from pages.ui import data_picker, sessions, training
 from pages.ui.format import model_text
-from pages.ui import sessions, training
 from pages.ui.nav import page_link
 from pages.ui.sidebar import DEFAULTS, sidebar_config
 from pages.ui.state import studio
-
+from pages.ui.style import stacking_columns_css
 
 # Quick start and Tips side by side only where both columns have room (not at 1024 px with the sidebar
 # open, where Tips was a thin column of two-word lines): a container query on the page's width.
-COLUMNS_CSS = """<style>
-.st-key-home_columns { container-type: inline-size; }
-@container (max-width: 48rem) {
-  .st-key-home_columns [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
-  .st-key-home_columns [data-testid="stColumn"] { flex: 1 1 100% !important; min-width: 100% !important; }
-}
-</style>"""
+COLUMNS_CSS = "<style>" + stacking_columns_css("home_columns", "48rem") + """</style>"""
 
 
 def default_run_seconds() -> float:

@@ -30,6 +30,7 @@ from pages.ui.nav import page_link
 from pages.ui.notices import show_notices
 from pages.ui.sidebar import sidebar_config
 from pages.ui.state import Studio, record_finished_run, studio
+from pages.ui.style import stacking_columns_css
 
 log = logging.getLogger("nnstudio.playground")
 
@@ -52,13 +53,7 @@ STILL_CSS = """<style>
 [data-testid="stElementContainer"] { transition: none !important; animation: none !important; }
 </style>"""
 # Stack the two columns when the view itself is narrow (not only on phones): a container query.
-VIEW_CSS = """<style>
-.st-key-playground_view { container-type: inline-size; }
-@container (max-width: 760px) {
-  .st-key-playground_view [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
-  .st-key-playground_view [data-testid="stColumn"] { flex: 1 1 100% !important; min-width: 100% !important; }
-}
-</style>"""
+VIEW_CSS = "<style>" + stacking_columns_css("playground_view", "760px") + """</style>"""
 THUMB_CSS = f"""<style>
 .pg-layer {{ margin: 0 0 0.6rem 0; }}
 .pg-title {{ font-size: 0.8rem; color: #4b5563; margin-bottom: 0.2rem; }}

@@ -11,14 +11,14 @@ from nncore.studio import data as D
 from nncore.studio import history as H
 from nncore.studio import run as R
 from nncore.studio import spec
-from pages.ui import charts, format as F
-from pages.ui import sessions
+from pages.ui import charts, data_picker, sessions, training
 from pages.ui import data as ui_data
-from pages.ui import data_picker, training
+from pages.ui import format as F
 from pages.ui.nav import page_link
 from pages.ui.notices import has_notices, show_notices
 from pages.ui.sidebar import SidebarResult, show_config, sidebar_config
 from pages.ui.state import Studio, studio
+from pages.ui.style import stacking_columns_css
 
 log = logging.getLogger("nnstudio.train")
 
@@ -53,13 +53,7 @@ METRICS_CSS = """<style>
 # ten columns of counts stay readable); in a narrower main column (1024 px with the sidebar open, a phone)
 # it stacks above the gallery, full width. The gallery's captions ("7 → 2 (98%)") and Inspect links fit
 # the 80 px cells: smaller text on one line.
-RESULTS_CSS = """<style>
-.st-key-results_columns { container-type: inline-size; }
-@container (max-width: 50rem) {
-  .st-key-results_columns [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
-  .st-key-results_columns [data-testid="stColumn"] { flex: 1 1 100% !important; min-width: 100% !important; }
-}
-.st-key-mistakes [data-testid="stImageCaption"], .st-key-mistakes [data-testid="stCaptionContainer"] {
+RESULTS_CSS = "<style>" + stacking_columns_css("results_columns", "50rem") + """.st-key-mistakes [data-testid="stImageCaption"], .st-key-mistakes [data-testid="stCaptionContainer"] {
   font-size: 0.75rem !important; line-height: 1.25 !important; white-space: nowrap; letter-spacing: -0.01em; }
 .st-key-mistakes [data-testid="stPageLink"] a { padding-left: 0.125rem !important; padding-right: 0.125rem !important;
   gap: 0.25rem !important; }

@@ -37,3 +37,15 @@ GLOBAL_CSS = f"<style>{REMOVE_BUTTON_CSS}{STATUS_WIDGET_CSS}</style>"
 def apply_global_style() -> None:
     """Inject :data:`GLOBAL_CSS` (a style-only st.html takes no space on the page)."""
     st.html(GLOBAL_CSS)
+
+
+def stacking_columns_css(key: str, max_width: str) -> str:
+    """CSS rules (no <style> tag) that stack the st.columns inside the container keyed ``key``, each
+    full width, whenever that container is at most ``max_width`` wide (a container query: it follows
+    the page's own width, sidebar open or not, where Streamlit stacks columns only below 640 px)."""
+    scope = f".st-key-{key}"
+    return (f"{scope} {{ container-type: inline-size; }}\n"
+            f"@container (max-width: {max_width}) {{\n"
+            f"  {scope} [data-testid=\"stHorizontalBlock\"] {{ flex-wrap: wrap; }}\n"
+            f"  {scope} [data-testid=\"stColumn\"] {{ flex: 1 1 100% !important; min-width: 100% !important; }}\n"
+            "}\n")
