@@ -42,6 +42,8 @@ PLOT_CONFIG = {"displaylogo": False}
 STRIP_ROW_PX = 46
 
 NO_STATS = "Train at least one epoch to see how weights and gradients evolve."
+#: session-state flag: the model choice is still the page's default, not the user's
+AUTO_CHOICE = "_inspect_model_auto"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -363,6 +365,7 @@ def take_request(s: Studio) -> bool:
     pred, _ = I.predict_one(model, ds.x_test[i])
     true = int(ds.y_test[i])
     st.session_state["inspect_model"] = "session"
+    st.session_state[AUTO_CHOICE] = False  # asked for by the link
     st.session_state["inspect_source"] = "test"
     st.session_state["inspect_index"] = i
     st.session_state["inspect_class"] = true
@@ -680,9 +683,14 @@ def main() -> None:
     untrained_session = s.model is not None and not (s.has_learned or s.training_active)
     shipped = [k for k in keys if k in ui_data.PRETRAINED_LABELS]
     default = shipped[0] if untrained_session and shipped else keys[0]
-    if st.session_state.get("inspect_model") not in keys:
-        st.session_state["inspect_model"] = default
+    ss = st.session_state
+    # the default follows the session (e.g. a model restored after a reload, which arrives one run after
+    # the page first showed, or a first model trained) until the user picks a model themselves
+    if ss.get("inspect_model") not in keys or (ss.get(AUTO_CHOICE, True) and ss["inspect_model"] != default):
+        ss["inspect_model"] = default
+        ss[AUTO_CHOICE] = True
     key = st.radio("Model", keys, format_func=choices.get, key="inspect_model", horizontal=True,
+                   on_change=lambda: ss.__setitem__(AUTO_CHOICE, False),
                    help="Which network to look inside: the one you trained or loaded in this session, or "
                    "a pretrained model shipped with NN Studio (a convolutional one and a dense one).")
     st.caption(model_caption(s, key))

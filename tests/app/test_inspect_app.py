@@ -196,3 +196,21 @@ def test_while_training_the_page_uses_a_snapshot(data, trained):
     finally:
         s.run.stop()
         s.run.join(10)
+
+
+def test_the_default_model_follows_the_session_until_the_user_picks_one(data, trained):
+    # first run: an untrained model (e.g. a reload's first run, before the tab's parked work comes back)
+    s = Studio()
+    s.set_model(_train(data, (HiddenLayer(8, "relu"),), epochs=0), "built")
+    at = run(s)
+    first = at.radio(key="inspect_model").value
+    assert first != "session"  # a pretrained model while the session's is untrained
+    # the next run: the trained model is back (restored): the page's default follows
+    s.set_model(trained, "restored")
+    at.run()
+    assert at.radio(key="inspect_model").value == "session"
+    # once the user has picked a model, it stays picked
+    at.radio(key="inspect_model").set_value(first).run()
+    s.set_model(_train(data, (HiddenLayer(8, "relu"),), epochs=1), "trained again")
+    at.run()
+    assert at.radio(key="inspect_model").value == first
