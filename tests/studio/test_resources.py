@@ -495,3 +495,30 @@ def test_the_real_c_library_is_found_on_glibc():
         pytest.skip("not a glibc system")
     assert res.glibc() is not None
     assert res.release_free_memory() in (True, False)  # callable for real, whatever it frees
+
+
+def test_the_server_hands_the_interpreter_lock_over_faster(monkeypatch):
+    import sys
+
+    before = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.005)  # Python's default
+        assert res.shorten_switch_interval(0.0005)
+        assert abs(sys.getswitchinterval() - 0.0005) < 1e-9
+        sys.setswitchinterval(0.002)  # someone chose their own: left alone
+        assert not res.shorten_switch_interval(0.0005)
+        assert abs(sys.getswitchinterval() - 0.002) < 1e-9
+        with pytest.raises(ValueError, match="seconds must be positive"):
+            res.shorten_switch_interval(0)
+    finally:
+        sys.setswitchinterval(before)
+
+
+def test_process_slots_sets_up_the_server_process(monkeypatch):
+    calls = []
+    monkeypatch.setattr(res, "_process_slots", None)
+    monkeypatch.setattr(res, "limit_malloc_arenas", lambda: calls.append("arenas"))
+    monkeypatch.setattr(res, "shorten_switch_interval", lambda: calls.append("switch"))
+    slots = res.process_slots()
+    assert slots is res.process_slots()
+    assert calls == ["arenas", "switch"]
