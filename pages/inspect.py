@@ -384,7 +384,7 @@ def choose_input(s: Studio) -> tuple[np.ndarray | None, np.ndarray | None, str]:
     levels), the image in [0, 1] for display and a description."""
     if st.session_state.get("inspect_source") not in ("drawing", "test"):
         st.session_state["inspect_source"] = "drawing" if s.canvas is not None else "test"
-    c1, c2, c3 = st.columns([1.3, 1, 0.5], vertical_alignment="bottom")
+    c1, c2, c3 = st.columns([1.2, 1, 0.75], vertical_alignment="bottom")
     source = c1.radio(
         "Digit", ["drawing", "test"], key="inspect_source", horizontal=True,
         format_func={"drawing": "Your drawing (Draw page)", "test": "A test digit"}.get,
@@ -512,14 +512,14 @@ def digit_panel(s: Studio, key: str, live: bool) -> None:
 
         st.markdown(f"**Saliency: which pixels decide** — {what}: the network reads **{pred}** "
                     f"({probs[pred]:.0%})")
-        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
         c1.caption(
             "Bright pixels are where a small change of ink would change the network's score for that "
             "digit the most (|∂ score / ∂ pixel|, computed by backpropagation to the input; the score is "
             "taken before softmax). Each map is scaled to its own maximum; the blue line outlines the digit."
         )
         cls = c2.selectbox("Why not…?", list(range(len(probs))), index=None, key="inspect_class",
-                           placeholder="Which digit did you mean?",
+                           placeholder="Pick a digit",
                            help="Pick the digit you meant: a second map shows which pixels would make the "
                            "network read that digit instead.")
         maps = [(f"Why {pred}? (prediction)", I.normalize_map(I.saliency(model, vec, pred)))]
@@ -651,7 +651,7 @@ def dynamics_panel(s: Studio, key: str, live: bool) -> None:
             "on their way back and those layers barely learn: try 6 sigmoid layers, then relu."
         )
         st.plotly_chart(norms_figure(model, df), key="norms", config=PLOT_CONFIG)
-        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
         kind = c2.radio("Histogram of", ["weights", "gradients"], key="inspect_hist_kind", horizontal=True,
                         help="Show how the weights or the gradients of each layer are distributed.")
         c1.markdown(f"**How each layer's {kind} are spread** (light: early epochs, dark: latest)")

@@ -97,7 +97,7 @@ def test_the_second_saliency_map_waits_for_the_digit_the_user_meant(trained):
     at = run(_studio(trained), inspect_source="test", inspect_index=0)
     assert "test digit 0 (labelled 7)" in texts(at)
     box = at.selectbox(key="inspect_class")
-    assert box.value is None and box.placeholder == "Which digit did you mean?"  # no digit chosen for the user
+    assert box.value is None and box.placeholder == "Pick a digit"  # no digit chosen for the user
     before = chart_with(at, "Why")
     assert len(why_names(before)) == 1  # the prediction's map only
     assert "Not the digit you meant? Say which one above" in texts(at)
