@@ -105,15 +105,6 @@ def model_caption(s: Studio, key: str) -> str:
     return f"Your model ({model_text(s.model)})."
 
 
-def current_model(s: Studio, key: str):
-    if key in ui_data.PRETRAINED_LABELS:
-        return ui_data.pretrained(key)[0]
-    if s.training_active and s.run is not None:
-        s.run.touch()
-        return s.run.snapshot_model(timeout=3.0)
-    return s.model
-
-
 def probability_chart(probs: np.ndarray | None, class_names: list[str]) -> go.Figure:
     k = len(class_names)
     p = np.zeros(k) if probs is None else np.asarray(probs, dtype=float)
@@ -166,7 +157,7 @@ def draw_panel(s: Studio, key: str) -> None:
                            disabled=not strokes, help="Remove the last stroke.")
             buttons.button("Clear", icon=":material/ink_eraser:", on_click=_clear, key="clear_canvas",
                            help="Erase the drawing and start again.")
-        model = current_model(s, key)
+        model = ui_data.current_model(s, key)
         try:
             img = res.image_data
             prep = canvas_to_mnist(img) if img is not None else None

@@ -74,20 +74,12 @@ def model_caption(s: Studio, key: str) -> str:
     return f"Your model ({model_text(s.model)}), {s.source}."
 
 
-def current_model(s: Studio, key: str):
-    if key in ui_data.PRETRAINED_LABELS:
-        return ui_data.pretrained(key)[0]
-    if s.training_active and s.run is not None:
-        return s.run.snapshot_model(timeout=3.0)
-    return s.model
-
-
 def _polled_model(s: Studio, key: str, live: bool):
     """The model a polling panel shows (None, with a note, until the training snapshot is ready);
     while live, one full rerun when the run ends."""
     if live:
         _watch_run_end(s)
-    model = current_model(s, key)
+    model = ui_data.current_model(s, key)
     if model is None:
         st.info("The training snapshot is not ready yet; it appears within a few seconds.")
     return model
@@ -272,7 +264,7 @@ def kernels_block(layer, per_channel: bool, target: int = 40, max_width: int = 7
 
 def filters_panel(s: Studio, key: str, live: bool) -> None:
     """Every conv layer's kernels, polling the training snapshot while the model trains."""
-    per_channel = kernel_mode_choice() if _deep_conv(current_model(s, key)) else True
+    per_channel = kernel_mode_choice() if _deep_conv(ui_data.current_model(s, key)) else True
 
     @st.fragment(run_every=POLL_SECONDS if live else None)
     def _panel() -> None:
@@ -359,7 +351,7 @@ def take_request(s: Studio) -> bool:
     if s.model is None or not ds.is_image or ds.x_test is None or not 0 <= i < len(ds.x_test) \
             or D.mismatch(s.model, ds):
         return False
-    model = current_model(s, "session")
+    model = ui_data.current_model(s, "session")
     if model is None:
         return False
     pred, _ = I.predict_one(model, ds.x_test[i])
@@ -492,7 +484,7 @@ def digit_panel(s: Studio, key: str, live: bool) -> None:
         vec, image, what = choose_input(s)
         if vec is None:
             return
-        model = current_model(s, key)
+        model = ui_data.current_model(s, key)
         if model is None:
             st.info("The training snapshot is not ready yet; it appears within a few seconds.")
             return
@@ -627,7 +619,7 @@ def _two_lines(label: str) -> str:
 def dynamics_panel(s: Studio, key: str, live: bool) -> None:
     @st.fragment(run_every=POLL_SECONDS * 2 if live else None)
     def _panel() -> None:
-        model = current_model(s, key)
+        model = ui_data.current_model(s, key)
         if model is None:
             st.info("The training snapshot is not ready yet; it appears within a few seconds.")
             return
@@ -716,7 +708,7 @@ def main() -> None:
         with t3:
             dynamics_panel(s, key, live)
         return
-    shown = s.model if key == "session" else current_model(s, key)  # its layers, not its weights
+    shown = s.model if key == "session" else ui_data.current_model(s, key)  # its layers, not its weights
     conv = shown is not None and I.has_conv(shown)
     first = ":material/filter: Filters" if conv else ":material/grid_view: First-layer weights"
     t1, t2, t3 = st.tabs([first, DIGIT_TAB, ":material/monitoring: Training dynamics"], key="inspect_tabs",

@@ -144,6 +144,17 @@ def pretrained_text(kind: str) -> str:
     return label if acc is None else f"{label}, {100 * acc:.2f} % on {name}'s test set"
 
 
+def current_model(s: Studio, key: str) -> Any:
+    """The model a page shows for the choice ``key``: a pretrained one, or the session's (while it
+    trains, a snapshot of its live weights — None until ready — and the run learns someone watches)."""
+    if key in PRETRAINED_LABELS:
+        return pretrained(key)[0]
+    if s.training_active and s.run is not None:
+        s.run.touch()
+        return s.run.snapshot_model(timeout=3.0)
+    return s.model
+
+
 def evaluation(s: Studio) -> Evaluation | None:
     """The session model's evaluation on the current data's test set, computed once per state of its
     weights and data. None while training, without a test set, or when the model does not fit the data."""
