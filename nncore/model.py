@@ -433,11 +433,13 @@ class NN:
             )
 
     # ------------------------------------------------------------------ forward / backward
-    def _forward(self, x: np.ndarray, training: bool) -> tuple[np.ndarray, np.ndarray]:
-        """Training forward pass → (z, a) of the output layer (z before its activation)."""
-        for layer in self.layers[:-1]:
+    def _forward(self, x: np.ndarray, training: bool, layers: Sequence[Layer] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Training forward pass → (z, a) of the output layer (z before its activation); through
+        ``layers`` (a data-parallel worker's replicas) instead of the model's own when given."""
+        layers = self.layers if layers is None else layers
+        for layer in layers[:-1]:
             x = layer.forward(x, training)
-        out = self.layers[-1]
+        out = layers[-1]
         if out._trace is not None:
             out._trace["input"] = x.copy()
         z = out.forward_z(x, training)
@@ -447,14 +449,21 @@ class NN:
         out._a = a
         return z, a
 
-    def _backward(self, grad_z: np.ndarray) -> None:
-        """Backpropagate dL/dz of the output layer; fills the flat gradient buffer."""
-        out = self.layers[-1]
+    def _backward(self, grad_z: np.ndarray, layers: Sequence[Layer] | None = None) -> None:
+        """Backpropagate dL/dz of the output layer; fills the flat gradient buffer (with the l2 terms).
+        Through ``layers`` (a worker's replicas) it fills their gradients only, without l2."""
+        own = layers is None
+        layers = self.layers if own else layers
+        out = layers[-1]
         if out._trace is not None:
             out._trace["grad_z"] = grad_z.copy()
-        grad = out.backward_z(grad_z, need_input_grad=len(self.layers) > 1)
-        for i in range(len(self.layers) - 2, -1, -1):
-            grad = self.layers[i].backward(grad, need_input_grad=i > 0)
+        grad = out.backward_z(grad_z, need_input_grad=len(layers) > 1)
+        for i in range(len(layers) - 2, -1, -1):
+            grad = layers[i].backward(grad, need_input_grad=i > 0)
+        if own:
+            self._add_l2_gradients()
+
+    def _add_l2_gradients(self) -> None:
         for layer in self.layers:
             layer.add_l2_gradient()
 
@@ -617,8 +626,7 @@ class NN:
             self._backward(grad_z)
         else:
             step.backward(grad_z)
-            for layer in self.layers:
-                layer.add_l2_gradient()
+            self._add_l2_gradients()
         if step is None:
             self.optimizer.step(self._params, self._grads)
         else:

@@ -110,7 +110,7 @@ class DataParallelStep:
             self.replicas.append([layer.replicate(g) for layer, g in zip(model.layers, views)])
         self.stochastic = [[l for l in replica if l.stochastic] for replica in self.replicas]
         self._pool = ThreadPoolExecutor(workers - 1, thread_name_prefix="nncore-worker")
-        self._parts = 0
+        self._parts, self._bounds = 0, np.zeros(1, dtype=int)  # set by forward() for backward()
 
     def __enter__(self) -> "DataParallelStep":
         return self
@@ -137,14 +137,14 @@ class DataParallelStep:
                 for layer in layers:
                     layer.rng = np.random.default_rng(int(seed))
         self._parts, self._bounds = parts, bounds
-        outs = self._map(_forward, [(self.replicas[r], xb[bounds[r] : bounds[r + 1]]) for r in range(parts)])
+        outs = self._map(_forward, [(self.model, self.replicas[r], xb[bounds[r] : bounds[r + 1]]) for r in range(parts)])
         return np.concatenate([z for z, _ in outs]), np.concatenate([a for _, a in outs])
 
     def backward(self, grad_z: np.ndarray) -> None:
         """Backpropagate dL/dz of the output layer (whole batch) and sum the workers' gradients into
         the model's buffer (l2 terms not included: the model adds them once)."""
         parts, bounds = self._parts, self._bounds
-        self._map(_backward, [(self.replicas[r], grad_z[bounds[r] : bounds[r + 1]]) for r in range(parts)])
+        self._map(_backward, [(self.model, self.replicas[r], grad_z[bounds[r] : bounds[r + 1]]) for r in range(parts)])
         total = self.model._grads
         if parts == 1:
             np.copyto(total, self.buffers[0])
@@ -163,22 +163,14 @@ class DataParallelStep:
         self._map(_update_slice, [(optimizer, params, grads, int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:])])
 
 
-def _forward(layers: list, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _forward(model: "NN", layers: list, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(**_QUIET):  # NumPy's error state is per thread
-        for layer in layers[:-1]:
-            x = layer.forward(x, True)
-        out = layers[-1]
-        z = out.forward_z(x, True)
-        a = out.activation.forward(z, inplace=False)
-        out._a = a
-        return z, a
+        return model._forward(x, True, layers)
 
 
-def _backward(layers: list, grad_z: np.ndarray) -> None:
+def _backward(model: "NN", layers: list, grad_z: np.ndarray) -> None:
     with np.errstate(**_QUIET):
-        grad = layers[-1].backward_z(grad_z, need_input_grad=len(layers) > 1)
-        for i in range(len(layers) - 2, -1, -1):
-            grad = layers[i].backward(grad, need_input_grad=i > 0)
+        model._backward(grad_z, layers)
 
 
 def _update_slice(optimizer: Any, params: np.ndarray, grads: np.ndarray, lo: int, hi: int) -> None:
