@@ -277,6 +277,12 @@ def run(args: argparse.Namespace) -> Figures:
         time.sleep(1)
         print(f"server up in {server.ready_seconds:.1f} s (pid {server.proc.pid}); RSS with no session: "
               f"{mib(probe.rss_bytes())}", flush=True)
+        if args.browser_nice:
+            # Linux nice values are per thread and inherited: the Playwright driver and Chromium are
+            # started from this thread, so they all run at this priority; the server keeps its own.
+            os.nice(args.browser_nice)
+            print(f"browsers at nice {args.browser_nice}: they get the CPU the server leaves, as on "
+                  "students' own machines", flush=True)
         with sync_playwright() as p:
             browser = launch(p)
             # 1. first users on Home: cold, then warm

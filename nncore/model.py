@@ -267,10 +267,14 @@ class NN:
         ms = tuple(getattr(self, "metrics", None) or ("accuracy",))
         return ("epoch", "batch", "step", "loss", *ms, "lr", "momentum", "l2")
 
-    def _pack(self) -> None:
-        """Move all parameters into one flat buffer (and gradients into another) as views."""
+    def _pack(self, params: np.ndarray | None = None) -> None:
+        """Move all parameters into one flat buffer (and gradients into another) as views.
+        ``params``: the flat buffer to use (e.g. memory shared with a child process), else a new one."""
         total = self.total_parameters
-        params = np.empty(total, dtype=self.dtype)
+        if params is None:
+            params = np.empty(total, dtype=self.dtype)
+        elif params.shape != (total,) or params.dtype != self.dtype:
+            raise ValueError(f"The parameter buffer must be ({total},) {self.dtype}; got {params.shape} {params.dtype}.")
         grads = np.zeros(total, dtype=self.dtype)
         offset = 0
         for layer in self.layers:

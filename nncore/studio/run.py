@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import math
+import mmap
 import numbers
 import threading
 import time
@@ -43,6 +44,7 @@ import numpy as np
 
 from nncore.errors import DivergenceError
 
+from . import child_training
 from .history import Curves, curves, last_row
 
 log = logging.getLogger(__name__)
@@ -195,6 +197,8 @@ class TrainingRun:
     ``callbacks``: engine callbacks (e.g. ``nncore.callbacks.EarlyStopping``) for every run; :meth:`start`
     may replace them. ``clock`` and ``wait`` (``wait(seconds)``, returning early when woken) exist
     for tests: the pace is computed with ``clock`` and waited with ``wait``.
+    ``processes``: train in a forked child process (:mod:`.child_training`), relayed by the thread;
+    everything else works the same. May be changed between runs (``sessions.admit`` does).
     """
 
     def __init__(
@@ -214,6 +218,7 @@ class TrainingRun:
         callbacks: Sequence[Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
         wait: Callable[[float], Any] | None = None,
+        processes: bool = False,
     ) -> None:
         if len(x) != len(y):
             raise ValueError(f"x has {len(x)} samples but y has {len(y)}.")
@@ -252,6 +257,8 @@ class TrainingRun:
         self._snap_cache_key: tuple | None = None
         self._version = 0  # changes whenever the weights may have changed (snapshot cache key)
         self.callbacks: list[Any] = list(callbacks or [])
+        self.processes = bool(processes) and child_training.available()
+        self._hold: Any = None  # shared byte: the child waits for an answer after each batch while set
 
         # pace and step
         self._pace = check_pace(pace)
@@ -322,6 +329,8 @@ class TrainingRun:
         self._stop_reason = None
         self._enter_queue_locked()
         self._version += 1
+        self._hold = mmap.mmap(-1, 1) if self.processes else None
+        self._update_hold_locked()
         self._thread = threading.Thread(target=self._worker, args=(epochs,), name="nncore-training", daemon=True)
         self._thread.start()
 
@@ -334,6 +343,7 @@ class TrainingRun:
                 self._resume.clear()
                 self._state = PAUSED
                 self._parked.set()  # its worker waits without touching the weights
+                self._update_hold_locked()
                 return True
             if self._state != RUNNING:
                 return False
@@ -346,6 +356,7 @@ class TrainingRun:
         self._resume.clear()
         self._state = PAUSED
         self._pause_started = time.perf_counter()
+        self._update_hold_locked()
 
     def resume(self) -> bool:
         """Continue a paused run exactly where it stopped."""
@@ -366,6 +377,7 @@ class TrainingRun:
         if self._ticket is not None and not self._ticket.granted:  # the pause gave the slot back
             self._request_slot_locked()
             self._enter_queue_locked()
+        self._update_hold_locked()
         self._resume.set()
 
     def step(self, epochs: int = 1, callbacks: Sequence[Any] | None = None) -> bool:
@@ -384,6 +396,7 @@ class TrainingRun:
                 return True
             if self._state == QUEUED:  # one batch once the slot is granted
                 self._step_pending = True
+                self._update_hold_locked()
                 return True
             if self._state == PAUSED:
                 self._step_pending = True
@@ -416,6 +429,7 @@ class TrainingRun:
                 self._pause_started = None
             self._pause_requested = False
             self._state = STOPPING
+            self._update_hold_locked()
             self._resume.set()
             self._wake.set()
             return True
@@ -432,6 +446,7 @@ class TrainingRun:
         pace = check_pace(pace)
         with self._lock:
             self._pace = pace
+            self._update_hold_locked()
             self._wake.set()
 
     def pace_delay(self, now: float | None = None) -> float:
@@ -533,6 +548,7 @@ class TrainingRun:
             req = self._snap_request
             if req is None:
                 req = self._snap_request = _SnapshotRequest()
+                self._update_hold_locked()
         if req.done.wait(timeout):
             return req.model
         with self._lock:
@@ -573,13 +589,17 @@ class TrainingRun:
     def _last_batch_of_run_locked(self) -> bool:
         return self._run_epochs_done + 1 >= self._run_epochs and self._batch >= self.batches_per_epoch
 
-    def _on_batch_end(self, logs: dict) -> None:
+    def _on_batch_end(self, logs: dict, settled: bool = True) -> None:
+        """After a batch. ``settled``: the weights rest until this returns (always for a thread; for a
+        child process, when it waits for the answer): only then are snapshots served and the pace and
+        a pause waited for."""
         with self._lock:
             self._batch += 1
             self._version += 1
             size = logs.get("size")
             self._run_samples += int(size) if size is not None else self.batch_size
-            self._serve_snapshot_locked()
+            if settled:
+                self._serve_snapshot_locked()
             if (
                 self.abandon_after is not None
                 and not self._stop_requested
@@ -595,8 +615,32 @@ class TrainingRun:
                 self._step_pending = False
                 if not self._last_batch_of_run_locked():  # the last batch ends the run as usual
                     self._pause_locked()
-        self._wait_for_pace()
-        self._wait_while_paused()
+        if settled:
+            self._wait_for_pace()
+            self._wait_while_paused()
+
+    # ------------------------------------------------------------------ child process
+    def _update_hold_locked(self) -> None:
+        """A child process waits after each batch for the parent's answer while the run needs a say:
+        a pace, a pause, a step, a stop, a snapshot or a queued hyper-parameter change."""
+        if self._hold is None:
+            return
+        need = (self._pace is not None or self._pause_requested or self._step_pending or self._stop_requested
+                or self._snap_request is not None or bool(getattr(self.model, "_pending", None)))
+        self._hold[0] = 1 if need else 0
+
+    def _update_hold(self) -> None:
+        with self._lock:
+            self._update_hold_locked()
+
+    def _settled_reply(self) -> tuple[bool, dict[str, float]]:
+        """The answer to a child waiting after a batch: (stop?, hyper-parameter changes queued)."""
+        m = self.model
+        with m._pending_lock:
+            changes, m._pending = m._pending, {}
+        with self._lock:
+            stop = bool(m.stop_training) or self._stop_requested
+        return stop, changes
 
     def _wait_for_pace(self) -> None:
         """Hold the worker until the pace releases the next batch; a pause, a stop or a new pace
@@ -652,7 +696,11 @@ class TrainingRun:
             if self.val_x is not None and self.val_y is not None and len(self.val_x):
                 kwargs.update(val_x=self.val_x, val_y=self.val_y)
             if self._wait_for_slot():  # False: stopped while queued, nothing trained
-                model.train(self.x, self.y, **kwargs)
+                if self._hold is not None:
+                    # the child gets the run's callbacks; the relay calls this run's _on_* itself
+                    child_training.train_in_child(self, {k: v for k, v in kwargs.items() if k != "callbacks"})
+                else:
+                    model.train(self.x, self.y, **kwargs)
                 diagnosis = model.diagnosis()
             with self._lock:
                 outcome, message = self._ending()

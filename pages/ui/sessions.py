@@ -32,7 +32,8 @@ import streamlit as st
 
 from nncore.studio import parking
 from nncore.studio import run as R
-from nncore.studio.resources import process_slots
+from nncore.studio import child_training
+from nncore.studio.resources import process_slots, training_processes_from_env
 
 from .state import Studio, studio
 
@@ -78,9 +79,12 @@ def admit(run: R.TrainingRun, pace: float | None) -> None:
     """Before a start: a run as fast as possible takes one of the process's training slots (it may
     queue); a run held to a pace (at most a few thousand samples/s, a small share of a core) takes
     none, so slow demonstrations never keep anyone waiting. A pace changed to "as fast as possible"
-    during a run applies without a slot until that run ends."""
+    during a run applies without a slot until that run ends. A run with a slot trains in a child
+    process (``NNSTUDIO_TRAINING_PROCESSES``, default on)."""
     run.slots = process_slots() if pace is None else None
     run.owner = session_id() or run.owner
+    # a run with a slot trains in a child process (its own interpreter lock; see child_training)
+    run.processes = pace is None and training_processes_from_env() and child_training.available()
 
 
 # ----------------------------------------------------------------------------------------------
