@@ -316,9 +316,10 @@ class NN:
         if not getattr(self, "_training", False):
             self._apply_pending()
 
-    def _apply_pending(self) -> None:
+    def _apply_pending(self) -> dict[str, float]:
+        """Apply the queued hyper-parameter changes; returns them."""
         if not self._pending:
-            return
+            return {}
         with self._pending_lock:
             pending, self._pending = self._pending, {}
         for name, value in pending.items():
@@ -328,6 +329,7 @@ class NN:
                         layer.l2 = value
             else:
                 self.optimizer.set_hyperparameter(name, value)
+        return pending
 
     # ------------------------------------------------------------------ data checks
     def _check_x(self, x: Any, name: str = "x") -> np.ndarray:

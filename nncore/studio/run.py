@@ -634,10 +634,10 @@ class TrainingRun:
             self._update_hold_locked()
 
     def _settled_reply(self) -> tuple[bool, dict[str, float]]:
-        """The answer to a child waiting after a batch: (stop?, hyper-parameter changes queued)."""
+        """The answer to a child waiting after a batch: (stop?, hyper-parameter changes queued). The
+        changes apply to the parent's model at once too, so pages read the rate the next batch uses."""
         m = self.model
-        with m._pending_lock:
-            changes, m._pending = m._pending, {}
+        changes = m._apply_pending()
         with self._lock:
             stop = bool(m.stop_training) or self._stop_requested
         return stop, changes
