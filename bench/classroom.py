@@ -28,13 +28,14 @@ import argparse
 import os
 import re
 import statistics
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from playwright.sync_api import Error as PlaywrightError
 
-from bench.server_probe import ServerProbe
+from bench.server_probe import ServerProbe, children, renice_tree
 from nncore.studio.resources import MIB, available_cpus
 from tests.browser_util import (
     StreamlitServer,
@@ -204,6 +205,23 @@ def first_load_seconds(browser, url: str) -> tuple[float, float, Session]:
     return interactive, time.perf_counter() - t0, s
 
 
+class NiceKeeper:
+    """Holds a process tree at a nice value: re-applied every ``every`` seconds by a daemon thread,
+    because Chromium sets its renderer processes' priority itself when a page shows or hides."""
+
+    def __init__(self, roots: list[int], value: int, every: float = 0.5) -> None:
+        self.roots, self.value, self.every = list(roots), value, every
+        threading.Thread(target=self._loop, name="nice-keeper", daemon=True).start()
+
+    def apply(self) -> int:
+        return sum(renice_tree(r, self.value) for r in self.roots)
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(self.every)
+            self.apply()
+
+
 def wait_all_ended(sessions: list[Session], during=None, timeout: float = 3600.0) -> None:
     """Wait until every page noted the end of its run; ``during()`` once, as soon as a run is seen
     training (e.g. a new user's page load)."""
@@ -277,18 +295,24 @@ def run(args: argparse.Namespace) -> Figures:
         time.sleep(1)
         print(f"server up in {server.ready_seconds:.1f} s (pid {server.proc.pid}); RSS with no session: "
               f"{mib(probe.rss_bytes())}", flush=True)
-        if args.browser_nice:
-            # Linux nice values are per thread and inherited: the Playwright driver and Chromium are
-            # started from this thread, so they all run at this priority; the server keeps its own.
-            os.nice(args.browser_nice)
-            print(f"browsers at nice {args.browser_nice}: they get the CPU the server leaves, as on "
-                  "students' own machines", flush=True)
         with sync_playwright() as p:
-            browser = launch(p)
+            browser = launch(p)  # the class's sessions
+            visitor_browser = browser
+            if args.browser_nice:
+                # The class's Chromium at a low priority: its pages get the CPU the server leaves, as
+                # when students' browsers run on their own machines. The first users and the new user
+                # who comes while the class trains get a browser of their own at normal priority.
+                drivers = [c for c in children(os.getpid()) if c != server.proc.pid]
+                class_roots = [c for d in drivers for c in children(d)]
+                visitor_browser = launch(p)
+                keeper = NiceKeeper(class_roots, args.browser_nice)
+                print(f"the class's browser at nice {args.browser_nice} ({keeper.apply()} threads, kept there: "
+                      "Chromium sets its renderers' priority itself): its pages take the CPU the server leaves, "
+                      "as on students' own machines; the other users' browser at normal priority", flush=True)
             # 1. first users on Home: cold, then warm
-            cold, cold_done, first = first_load_seconds(browser, server.url)
+            cold, cold_done, first = first_load_seconds(visitor_browser, server.url)
             first.close()
-            warm, warm_done, second = first_load_seconds(browser, server.url)
+            warm, warm_done, second = first_load_seconds(visitor_browser, server.url)
             print(f"page load on an idle server, Home until the first setting is usable: first user "
                   f"{cold:.2f} s (script done {cold_done:.2f} s), next user {warm:.2f} s "
                   f"(script done {warm_done:.2f} s); RSS {mib(probe.rss_bytes())}", flush=True)
@@ -322,7 +346,7 @@ def run(args: argparse.Namespace) -> Figures:
             # 4. everyone at once, a visitor meanwhile
             def visitor_load() -> None:
                 running = sum(s.progress().startswith("Training") for s in sessions)
-                interactive, done, v = first_load_seconds(browser, server.url)
+                interactive, done, v = first_load_seconds(visitor_browser, server.url)
                 visitors.append(v)
                 fig.visitor_interactive = interactive
                 print(f"a new user's first page while {running} train and the others wait: Home until the "
@@ -370,6 +394,8 @@ def run(args: argparse.Namespace) -> Figures:
             for s in sessions + visitors:
                 s.close()
             browser.close()
+            if visitor_browser is not browser:
+                visitor_browser.close()
         fig.cpu_watch = args.cpu_watch
         after, windows = probe.seconds_until_cpu_idle(closed, threshold=CPU_IDLE_CORES, timeout=args.cpu_watch)
         fig.cpu_idle_after = after

@@ -264,9 +264,10 @@ def main() -> None:
     b.add_argument("--samples", default="60,000", help="sidebar 'Training samples' choice as shown (default 60,000)")
     b.add_argument("--epochs", type=int, default=None, help="sidebar epochs (default: the app's default)")
     b.add_argument("--max-trainings", type=int, default=None, help="NNSTUDIO_MAX_TRAININGS for the server")
-    b.add_argument("--browser-nice", type=int, default=0,
-                   help="run Chromium at this nice value (e.g. 19: the browsers take only the CPU the server "
-                        "leaves, as when students' browsers run on their own machines; default 0)")
+    b.add_argument("--browser-nice", type=int, default=19,
+                   help="nice value of the class's Chromium (default 19: its pages take only the CPU the server "
+                        "leaves, as when students' browsers run on their own machines; 0: browsers and server "
+                        "share the cores equally)")
     b.add_argument("--blas-threads", type=int, default=None, help="NNSTUDIO_BLAS_THREADS for the server")
     b.add_argument("--server-env", action="append", metavar="NAME=VALUE",
                    help="an environment variable for the server, e.g. MALLOC_ARENA_MAX=2 (repeatable)")

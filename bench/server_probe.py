@@ -29,10 +29,37 @@ def tree_pids(pid: int) -> list[int]:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of one process, all its threads (``utime + stime`` of /proc/<pid>/stat)."""
+    """User + system CPU seconds of one process, all its threads, and of its children that ended and
+    were waited for (``utime + stime + cutime + cstime`` of /proc/<pid>/stat: a training's child
+    process counts while it runs and after it ended)."""
     text = Path(f"/proc/{pid}/stat").read_text()
     fields = text[text.rindex(")") + 2:].split()  # after "pid (comm) ": fields 3.. of proc(5)
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return sum(int(f) for f in fields[11:15]) / CLOCK_TICKS
+
+
+def children(pid: int) -> list[int]:
+    """Direct children of ``pid`` (of all its threads)."""
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            out.extend(int(c) for c in (task / "children").read_text().split())
+        except OSError:
+            pass
+    return out
+
+
+def renice_tree(pid: int, value: int) -> int:
+    """Set the nice value of every thread of ``pid`` and its descendants (Linux nice is per thread;
+    processes they start later inherit it). Returns the number of threads changed."""
+    changed = 0
+    for p in tree_pids(pid):
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            try:
+                os.setpriority(os.PRIO_PROCESS, int(task.name), value)
+                changed += 1
+            except OSError:  # ended meanwhile
+                pass
+    return changed
 
 
 @dataclass

@@ -20,6 +20,8 @@ How (Linux/macOS ``fork``; see :func:`available`):
   from the parent (as fast as possible, nothing requested), the child trains without waiting; one
   shared byte (``hold``) asks it to wait after each batch for the parent's answer (stop, queued
   hyper-parameter changes, go on), which is how pace, pause, step, stop, snapshots and steering act.
+* The child runs at a lower priority (``NNSTUDIO_TRAINING_NICE``, default 10): the server's pages
+  come first, a training gets every cycle they leave.
 * The child's memory (batches, gradients, temporaries) goes back to the system when it exits; the
   pipe only carries our own messages between our own processes (pickled Python values, never user
   files).
@@ -29,6 +31,7 @@ from __future__ import annotations
 import logging
 import mmap
 import multiprocessing
+import os
 import pickle
 import sys
 import threading
@@ -42,6 +45,25 @@ from ..errors import DivergenceError
 log = logging.getLogger(__name__)
 
 START_METHOD = "fork"
+ENV_TRAINING_NICE = "NNSTUDIO_TRAINING_NICE"
+#: a training's child process runs this much nicer than the server: pages (script runs, a new user's
+#: first page) come first and a training takes every cycle they leave (Linux/macOS nice, 0..19)
+DEFAULT_TRAINING_NICE = 10
+
+
+def training_nice_from_env(environ: dict[str, str] | None = None) -> int:
+    """``NNSTUDIO_TRAINING_NICE`` (0..19, default 10): how much lower a training's priority is."""
+    environ = os.environ if environ is None else environ
+    raw = (environ.get(ENV_TRAINING_NICE) or "").strip()
+    if not raw:
+        return DEFAULT_TRAINING_NICE
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 19:
+        raise ValueError(f"{ENV_TRAINING_NICE} must be a whole number from 0 to 19; received {raw!r}.")
+    return value
 
 
 def available() -> bool:
@@ -137,9 +159,15 @@ def _describe(exc: BaseException) -> dict[str, Any]:
     return d
 
 
-def _child_main(conn: Any, hold: Any, model: Any, x: Any, y: Any, kwargs: dict, callbacks: list) -> None:
+def _child_main(conn: Any, hold: Any, model: Any, x: Any, y: Any, kwargs: dict, callbacks: list,
+                nice: int) -> None:
     # only this thread exists here: locks another thread of the parent held at the fork are replaced
     model._pending_lock = threading.Lock()
+    if nice:
+        try:
+            os.nice(nice)  # threads started from here (BLAS, nncore.parallel) inherit it
+        except OSError:
+            pass
     try:
         model.train(x, y, callbacks=[_Relay(conn, hold, model), *callbacks], **kwargs)
         failure = None
@@ -193,7 +221,8 @@ def train_in_child(run: Any, kwargs: dict[str, Any]) -> None:
     ctx = multiprocessing.get_context(START_METHOD)
     here, there = ctx.Pipe()
     proc = ctx.Process(target=_child_main, name="nncore-training-child", daemon=True,
-                       args=(there, run._hold, model, run.x, run.y, kwargs, list(run.callbacks)))
+                       args=(there, run._hold, model, run.x, run.y, kwargs, list(run.callbacks),
+                             training_nice_from_env()))
     model._training = True  # steering queues its changes; the relay passes them on
     try:
         proc.start()

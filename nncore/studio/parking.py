@@ -24,6 +24,7 @@ and a reference to the (shared, read-only) training arrays; about 1-5 MB for the
 """
 from __future__ import annotations
 
+import logging
 import os
 import re
 import secrets
@@ -39,6 +40,8 @@ DEFAULT_TTL_SECONDS = 30 * 60.0
 DEFAULT_MAX_ENTRIES = 64
 TOKEN_BYTES = 32
 _TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{43}")
+
+log = logging.getLogger(__name__)
 
 
 def new_token() -> str:
@@ -159,6 +162,7 @@ class ParkingStore:
                 return None  # another tab still shows this state (e.g. a duplicated tab)
             entry.owner = owner
             entry.seen = self._clock()
+            entry.meta["compacted"] = False
             return entry
 
     def owner_of(self, token: str) -> Hashable | None:
@@ -169,6 +173,22 @@ class ParkingStore:
     def drop(self, token: str) -> None:
         with self._lock:
             self._entries.pop(token, None)
+
+    def compact_disconnected(self, compact: Callable[[Any], Any]) -> int:
+        """Call ``compact(state)`` once for each entry whose owner is no longer connected (e.g. to
+        drop what its work can recompute); again only after a reload claimed it. Returns how many."""
+        with self._lock:
+            self._sweep_locked()
+            todo = [e for e in self._entries.values()
+                    if not e.meta.get("compacted") and not self._is_active(e.owner)]
+            for entry in todo:
+                entry.meta["compacted"] = True
+        for entry in todo:
+            try:
+                compact(entry.state)
+            except Exception:  # noqa: BLE001 - compaction is an optimisation; the work stays as it was
+                log.exception("could not compact parked work")
+        return len(todo)
 
     def sweep(self) -> int:
         """Drop expired entries now; returns how many remain."""

@@ -470,6 +470,12 @@ class TrainingRun:
             return 0.0
         return max(0.0, self._interval_start + 1.0 / self._pace - now)
 
+    def drop_caches(self) -> None:
+        """Forget the cached snapshot (a model copy); the next :meth:`snapshot_model` makes a new one."""
+        with self._lock:
+            self._snap_cache = None
+            self._snap_cache_key = None
+
     def touch(self) -> None:
         """Someone is watching (a page polled this run): keeps an ``abandon_after`` run alive."""
         self._last_touch = time.monotonic()

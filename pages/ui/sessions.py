@@ -188,12 +188,53 @@ def watcher() -> SessionWatcher:
 
 
 def store() -> parking.ParkingStore:
-    """The process's parking store (bounds from NNSTUDIO_PARK_MINUTES / NNSTUDIO_MAX_PARKED)."""
+    """The process's parking store (bounds from NNSTUDIO_PARK_MINUTES / NNSTUDIO_MAX_PARKED); its
+    janitor starts with it."""
     global _store
     with _lock:
         if _store is None:
             _store = parking.ParkingStore(is_active=is_connected)
+            threading.Thread(target=_janitor, args=(_store,), name="nnstudio-janitor", daemon=True).start()
         return _store
+
+
+# ----------------------------------------------------------------------------------------------
+# Memory of closed tabs
+# ----------------------------------------------------------------------------------------------
+JANITOR_SECONDS = 30.0  # how often parked work of closed tabs is compacted and the heap trimmed
+
+
+def compact_studio(s: Studio) -> None:
+    """Drop what a closed tab's work can recompute when a reload brings it back: the test-set
+    evaluation, the snapshot copy of the model and the optimizer's scratch buffers (a few MiB for
+    the default network); the model, its optimizer state, records and runs stay."""
+    s.evaluation = None
+    s.evaluation_key = None
+    if s.run is not None:
+        s.run.drop_caches()
+    optimizer = getattr(s.model, "optimizer", None)
+    if optimizer is not None and not (s.run is not None and s.run.active):
+        optimizer._scratch = []  # made again by the next step
+
+
+def janitor_pass(parked: parking.ParkingStore) -> int:
+    """One pass: expired work dropped, closed tabs' work compacted, and, while no training runs,
+    the C heap's free pages returned to the system (glibc keeps them otherwise)."""
+    from nncore.studio.resources import process_slots, release_free_memory
+
+    n = parked.compact_disconnected(compact_studio)
+    if process_slots().status().running == 0:
+        release_free_memory()
+    return n
+
+
+def _janitor(parked: parking.ParkingStore) -> None:
+    while True:
+        time.sleep(JANITOR_SECONDS)
+        try:
+            janitor_pass(parked)
+        except Exception:  # the janitor must outlive any one bad entry
+            log.exception("janitor pass failed")
 
 
 # ----------------------------------------------------------------------------------------------

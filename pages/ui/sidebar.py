@@ -25,7 +25,7 @@ from nncore.studio import choices, spec
 from nncore.studio.spec import ConvBlock, HiddenLayer, TrainSettings
 
 from . import data as ui_data
-from . import data_picker
+from . import data_picker, training
 from . import url_config
 from .format import model_text, status_line
 from .nav import misrouted
@@ -296,7 +296,9 @@ def _status(s: Studio) -> None:
         return
     active = s.run.active
 
-    @st.fragment(run_every=STATUS_SECONDS if active else None)
+    every = (STATUS_SECONDS * training.BUSY_POLL_FACTOR if training.server_busy() else STATUS_SECONDS) if active else None
+
+    @st.fragment(run_every=every)
     def _line() -> None:
         run = s.run
         if run is None:

@@ -190,6 +190,24 @@ POLL_SECONDS = 1.0
 QUEUED_POLL_SECONDS = 3.0
 
 
-def poll_seconds(state: str) -> float | None:
-    """How often a page's live panel polls a run in this state (None: it rests until something changes)."""
-    return {R.QUEUED: QUEUED_POLL_SECONDS, R.RUNNING: POLL_SECONDS, R.STOPPING: POLL_SECONDS}.get(state)
+#: while trainings wait for a slot (a busy server), every page polls this much less often: each
+#: poll is a script run on the server and a redraw in the browser, both taken from the trainings
+BUSY_POLL_FACTOR = 2.5
+
+
+def server_busy() -> bool:
+    """True while some training waits for a slot."""
+    from nncore.studio.resources import process_slots
+
+    return process_slots().status().queued > 0
+
+
+def poll_seconds(state: str, busy: bool | None = None) -> float | None:
+    """How often a page's live panel polls a run in this state (None: it rests until something
+    changes); ``busy`` (default: :func:`server_busy`) stretches the interval by BUSY_POLL_FACTOR."""
+    seconds = {R.QUEUED: QUEUED_POLL_SECONDS, R.RUNNING: POLL_SECONDS, R.STOPPING: POLL_SECONDS}.get(state)
+    if seconds is None:
+        return None
+    if busy is None:
+        busy = server_busy()
+    return seconds * BUSY_POLL_FACTOR if busy else seconds

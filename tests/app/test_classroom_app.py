@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from nncore.studio import run as R
 from nncore.studio.resources import process_slots
-from tests.app.test_app_pages import TIMEOUT, _path, no_exception, studio_of, texts
+from tests.app.test_app_pages import TIMEOUT, _path, no_exception, page, studio_of, texts
 
 
 def router(**params: str) -> AppTest:
@@ -105,3 +105,52 @@ def test_a_queued_run_polls_less_often_than_a_running_one():
     assert poll_seconds(R.QUEUED) > poll_seconds(R.RUNNING) > 0
     assert poll_seconds(R.STOPPING) == poll_seconds(R.RUNNING)
     assert poll_seconds(R.PAUSED) is None and poll_seconds(R.FINISHED) is None and poll_seconds(R.IDLE) is None
+
+
+def test_pages_poll_less_often_while_trainings_wait_for_a_slot():
+    from nncore.studio.resources import TrainingSlots
+    from pages.ui import training
+
+    assert training.poll_seconds(R.RUNNING, busy=True) == training.poll_seconds(R.RUNNING, busy=False) * 2.5
+    assert training.poll_seconds(R.QUEUED, busy=True) > training.poll_seconds(R.QUEUED, busy=False)
+    assert training.poll_seconds(R.PAUSED, busy=True) is None
+    slots = TrainingSlots(1)
+    with_slot = slots.request("a")
+    assert with_slot.granted
+    import nncore.studio.resources as resources
+
+    original = resources._process_slots
+    resources._process_slots = slots
+    try:
+        assert not training.server_busy()
+        waiting = slots.request("b")
+        assert waiting.queued and training.server_busy()
+        waiting.cancel()
+        assert not training.server_busy()
+    finally:
+        with_slot.release()
+        resources._process_slots = original
+
+
+def test_the_janitor_compacts_a_closed_tabs_work_and_keeps_the_model():
+    from nncore.studio import parking
+    from pages.ui import sessions
+    from pages.ui.state import Studio
+
+    at = page("pages/train.py")
+    at.button(key="btn_step").click().run()
+    s = studio_of(at)
+    assert s.run is not None and s.run.wait_parked(30)
+    s.run.stop()
+    assert s.run.join(30)
+    s.evaluation, s.evaluation_key = object(), ("key",)
+    assert s.run.snapshot_model() is not None and s.run._snap_cache is not None
+    weights = [w.copy() for w in s.model.get_weights()]
+    t_before = s.model.optimizer.t
+    store = parking.ParkingStore(60, 4, is_active=lambda owner: False)
+    token = parking.new_token()
+    store.put(token, "closed-tab", s)
+    assert sessions.janitor_pass(store) == 1
+    assert s.evaluation is None and s.run._snap_cache is None and s.model.optimizer._scratch == []
+    assert all((a == b).all() for a, b in zip(weights, s.model.get_weights()))
+    assert s.model.optimizer.t == t_before and isinstance(store.claim(token, "reload").state, Studio)

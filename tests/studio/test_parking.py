@@ -108,3 +108,38 @@ def test_bounds_from_the_environment():
         P.ttl_from_env({"NNSTUDIO_PARK_MINUTES": "soon"})
     with pytest.raises(ValueError, match="NNSTUDIO_MAX_PARKED must be a whole number of 0 or more; received '-1'"):
         P.max_entries_from_env({"NNSTUDIO_MAX_PARKED": "-1"})
+
+
+def test_closed_tabs_work_is_compacted_once_until_a_reload_claims_it():
+    s, clock, connected = store(active={"a", "b"})
+    ta, tb = P.new_token(), P.new_token()
+    a, b = {"cache": 1}, {"cache": 2}
+    s.put(ta, "a", a)
+    s.put(tb, "b", b)
+    seen = []
+
+    def compact(state):
+        seen.append(state)
+        state.pop("cache")
+
+    assert s.compact_disconnected(compact) == 0  # both tabs still connected: nothing dropped
+    connected.discard("a")
+    assert s.compact_disconnected(compact) == 1 and seen == [a] and a == {} and b == {"cache": 2}
+    assert s.compact_disconnected(compact) == 0  # once
+    assert s.claim(ta, "a2").state is a  # a reload gets the (compacted) work back
+    connected.add("a2")
+    connected.discard("a2")
+    assert s.compact_disconnected(compact) == 1 and seen == [a, a]
+
+
+def test_a_failing_compaction_keeps_the_work():
+    s, clock, connected = store()
+    t = P.new_token()
+    state = {"model": 1}
+    s.put(t, "gone", state)
+
+    def broken(_):
+        raise RuntimeError("boom")
+
+    assert s.compact_disconnected(broken) == 1
+    assert s.claim(t, "new").state == {"model": 1}
