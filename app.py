@@ -23,6 +23,7 @@ from pages.ui.nav import PAGES  # noqa: E402
 from pages.ui.sidebar import render_sidebar  # noqa: E402
 from pages.ui.style import apply_global_style  # noqa: E402
 
+sessions.configure_logging()
 pages = [
     st.Page(path, title=title, icon=icon, url_path=url, default=(i == 0))
     for i, (path, title, icon, url) in enumerate(PAGES)

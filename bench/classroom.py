@@ -10,12 +10,19 @@ Steps (every figure read from the pages or from /proc of the server process, not
    samples "60,000", Speed "as fast as possible" (the default 10 batches/s is a paced demonstration
    that takes no training slot). RSS now is the **idle** figure (imports, the shared data, the idle
    sessions): the reference for the memory targets.
-3. Session 1 trains the default run alone (Start): its samples/s from its progress line (again
-   after step 4; the faster of the two counts, as the machine's speed drifts).
+3. Session 1 trains the default run alone (Start): samples / (end - start) of that run from the
+   server's log line ("training of … ended …"; again after step 4; the faster of the two counts, as
+   the machine's speed drifts).
 4. All sessions press Start at once (session 1 trains its model further). While they train a new
    user opens Home: time from ``goto`` until the sidebar's first setting (Training samples) is usable.
    Each page's progress line gives that session's samples/s while it trained; the aggregate is all
-   samples over the wall time from the first Start to the last "Finished" seen.
+   samples over the server's wall time from the first run's start to the last run's end (its log).
+
+The browsers share this machine's 2 cores with the server; in a classroom they run on the students'
+own machines. So, by default (``--browser-nice 19``), the class's Chromium runs at nice 19 while
+sessions train (its scheduling group and each thread: it gets the CPU the server leaves) and at
+normal priority while the class clicks; the first users and the new user have a browser of their own
+at normal priority. ``--browser-nice 0`` shares the cores equally between browsers and server.
 5. RSS after all trained. Everyone sets 100 epochs and presses Start again; once trainings run,
    every browser context is closed (tabs closed mid-training): seconds until the server's CPU is idle.
 6. RSS every 10 s until back within 20 % of the idle figure or ``--rss-watch`` seconds.
@@ -31,6 +38,7 @@ import statistics
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Error as PlaywrightError
@@ -166,9 +174,19 @@ class Session:
     def start(self, target_epochs: int) -> None:
         """Press Start; the page itself then notes (its own clock, every 100 ms) when the run has ended
         and the model shows ``target_epochs``, so that a busy benchmark loop does not delay the reading."""
+        self.arm(target_epochs)
+        self.page.locator(".st-key-btn_start button").first.click()
+
+    def arm(self, target_epochs: int) -> None:
+        """Set up the page's end marker for a run to ``target_epochs`` (before Start is pressed)."""
         self.page.evaluate(END_MARKER, target_epochs)
         self.clicked, self.ended, self.line = time.time(), None, ""
-        self.page.locator(".st-key-btn_start button").first.click()
+
+    def press_start_now(self) -> None:
+        """Press Start with the page's own click, without Playwright's checks and waits (all sessions
+        of a class within a fraction of a second, as students pressing at once). Call :meth:`arm` first."""
+        self.clicked = time.time()
+        self.page.evaluate("() => document.querySelector('.st-key-btn_start button').click()")
 
     def poll_ended(self) -> bool:
         """True (``ended``, wall-clock seconds, and ``line`` set) once the page noted the run's end."""
@@ -205,21 +223,76 @@ def first_load_seconds(browser, url: str) -> tuple[float, float, Session]:
     return interactive, time.perf_counter() - t0, s
 
 
+ENDED_LINE = re.compile(r"training of (\S+) ended \((\w+), [^)]*\): (\d+) samples, trained from ([\d.]+) to ([\d.]+)")
+
+
+def server_runs(log_text: str, since: float) -> list[tuple[str, int, float, float]]:
+    """(owner, samples, start, end) of every run the server logged as ended after ``since`` (wall clock)."""
+    runs = []
+    for m in ENDED_LINE.finditer(log_text):
+        owner, _state, samples, start, end = m.groups()
+        if float(start) >= since:
+            runs.append((owner, int(samples), float(start), float(end)))
+    return runs
+
+
 class NiceKeeper:
-    """Holds a process tree at a nice value: re-applied every ``every`` seconds by a daemon thread,
-    because Chromium sets its renderer processes' priority itself when a page shows or hides."""
+    """Holds the browser processes ``roots`` (and their descendants) at a nice value.
+
+    Two levels, because Linux schedules in two: with autogroups (``kernel.sched_autogroup_enabled``)
+    every session is a group and the CPU is shared between groups first; Playwright starts each
+    Chromium in a session of its own, and the server runs in another, so the groups' nice values
+    decide (``/proc/<pid>/autogroup``). Within the group every thread's nice is set too, re-applied
+    every ``every`` seconds by a daemon thread, because Chromium sets its renderers' priority itself."""
 
     def __init__(self, roots: list[int], value: int, every: float = 0.5) -> None:
         self.roots, self.value, self.every = list(roots), value, every
+        for root in self.roots:
+            try:
+                Path(f"/proc/{root}/autogroup").write_text(str(value))
+            except OSError:  # no autogroups on this kernel: thread nice values alone decide
+                pass
         threading.Thread(target=self._loop, name="nice-keeper", daemon=True).start()
 
     def apply(self) -> int:
         return sum(renice_tree(r, self.value) for r in self.roots)
 
+    def set(self, value: int) -> None:
+        """Change the value (group and threads) now."""
+        self.value = value
+        for root in self.roots:
+            try:
+                Path(f"/proc/{root}/autogroup").write_text(str(value))
+            except OSError:
+                pass
+        self.apply()
+
     def _loop(self) -> None:
         while True:
             time.sleep(self.every)
             self.apply()
+
+
+def wait_all_accepted(sessions: list[Session], timeout: float = 120.0) -> None:
+    """Wait until every page shows its run training, waiting for a slot or ended (the Start reached
+    the server)."""
+    deadline = time.monotonic() + timeout
+    for s in sessions:
+        while time.monotonic() < deadline:
+            if re.match(r"(Training|Waiting|Finished|Stopped)", s.progress()) or s.poll_ended():
+                break
+            s.page.wait_for_timeout(100)
+
+
+def server_rate(server: StreamlitServer, since: float, label: str) -> float:
+    """Samples/s of the one run the server logged as ended after ``since``: samples / (end - start)."""
+    runs = server_runs(server.log_text(), since)
+    if len(runs) != 1:
+        raise RuntimeError(f"{label}: the server logged {len(runs)} runs, not 1")
+    _, samples, start, end = runs[0]
+    rate = samples / (end - start)
+    print(f"  on the server: {samples:,} samples from {start:.2f} to {end:.2f} = {rate:,.0f} samples/s", flush=True)
+    return rate
 
 
 def wait_all_ended(sessions: list[Session], during=None, timeout: float = 3600.0) -> None:
@@ -238,10 +311,17 @@ def wait_all_ended(sessions: list[Session], during=None, timeout: float = 3600.0
         raise TimeoutError(f"{len(pending)} run(s) did not end within {timeout:.0f} s")
 
 
-def train_alone(s: Session, samples: int, probe: ServerProbe, label: str) -> None:
-    """``s`` trains its run while no other session trains; prints its figures."""
+def train_alone(s: Session, samples: int, probe: ServerProbe, label: str, keeper: "NiceKeeper | None" = None,
+                nice: int = 0) -> None:
+    """``s`` trains its run while no other session trains; prints its figures. With ``keeper``, the
+    class's browser runs at ``nice`` while the run trains (as in the 8-at-once step)."""
     s.start(s.trained_epochs() + s.epochs)
+    wait_all_accepted([s])
+    if keeper is not None:
+        keeper.set(nice)
     wait_all_ended([s])
+    if keeper is not None:
+        keeper.set(0)
     print(f"{label}: {s.name}: {s.line}", flush=True)
     print(f"  {s.rate:,.0f} samples/s while training; {samples / (s.ended - s.clicked):,.0f} samples/s from "
           f"Start to the end seen; RSS {mib(probe.rss_bytes())}", flush=True)
@@ -298,6 +378,7 @@ def run(args: argparse.Namespace) -> Figures:
         with sync_playwright() as p:
             browser = launch(p)  # the class's sessions
             visitor_browser = browser
+            keeper: NiceKeeper | None = None
             if args.browser_nice:
                 # The class's Chromium at a low priority: its pages get the CPU the server leaves, as
                 # when students' browsers run on their own machines. The first users and the new user
@@ -305,10 +386,11 @@ def run(args: argparse.Namespace) -> Figures:
                 drivers = [c for c in children(os.getpid()) if c != server.proc.pid]
                 class_roots = [c for d in drivers for c in children(d)]
                 visitor_browser = launch(p)
-                keeper = NiceKeeper(class_roots, args.browser_nice)
-                print(f"the class's browser at nice {args.browser_nice} ({keeper.apply()} threads, kept there: "
-                      "Chromium sets its renderers' priority itself): its pages take the CPU the server leaves, "
-                      "as on students' own machines; the other users' browser at normal priority", flush=True)
+                keeper = NiceKeeper(class_roots, 0)
+                print(f"while sessions train, the class's browser runs at nice {args.browser_nice} (its pages take "
+                      "the CPU the server leaves, as on students' own machines; re-applied every 0.5 s because "
+                      "Chromium sets its renderers' priority itself); while the class clicks, at normal priority; "
+                      "the other users' browser always at normal priority", flush=True)
             # 1. first users on Home: cold, then warm
             cold, cold_done, first = first_load_seconds(visitor_browser, server.url)
             first.close()
@@ -340,47 +422,71 @@ def run(args: argparse.Namespace) -> Figures:
 
             # 3. one session alone
             alone = sessions[0]
-            train_alone(alone, per_run, probe, "alone")
-            fig.alone_rate = alone.rate
+            t_wall = time.time()
+            train_alone(alone, per_run, probe, "alone", keeper, args.browser_nice)
+            fig.alone_rate = server_rate(server, t_wall, "alone")
 
             # 4. everyone at once, a visitor meanwhile
             def visitor_load() -> None:
-                running = sum(s.progress().startswith("Training") for s in sessions)
                 interactive, done, v = first_load_seconds(visitor_browser, server.url)
                 visitors.append(v)
                 fig.visitor_interactive = interactive
-                print(f"a new user's first page while {running} train and the others wait: Home until the "
-                      f"first setting is usable {interactive:.2f} s (script done {done:.2f} s)", flush=True)
+                print(f"a new user's first page while the class trains: Home until the first setting is "
+                      f"usable {interactive:.2f} s (script done {done:.2f} s)", flush=True)
 
             targets = [s.trained_epochs() + s.epochs for s in sessions]
             everything = ServerProbe(os.getpid())  # this benchmark's process tree: server, browsers, driver
             cpu0, all0, t_cpu0 = probe.cpu_seconds(), everything.cpu_seconds(), time.perf_counter()
+            own0 = probe.own_cpu_seconds()
+            t_wall = time.time()
+            if keeper is not None:
+                keeper.set(0)  # the class presses Start at once, each on a machine of its own
             for s, target in zip(sessions, targets):
-                s.start(target)
-            wait_all_ended(sessions, during=visitor_load)
+                s.arm(target)
+            for s in sessions:
+                s.press_start_now()
+            wait_all_accepted(sessions)
+            clicks = time.perf_counter() - t_cpu0
+            print(f"  the {n} Starts reached the server in {clicks:.1f} s; meanwhile the server process itself (pages, "
+                  f"not the trainings) used {probe.own_cpu_seconds() - own0:.1f} CPU s", flush=True)
+            if keeper is not None:
+                keeper.set(args.browser_nice)
+            visitor_load()
+            wait_all_ended(sessions)
+            if keeper is not None:
+                keeper.set(0)
             seconds = time.perf_counter() - t_cpu0
             server_cores = (probe.cpu_seconds() - cpu0) / seconds
+            pages_cores = (probe.own_cpu_seconds() - own0) / seconds
             other_cores = (everything.cpu_seconds() - all0) / seconds - server_cores
             first_click = min(s.clicked for s in sessions)
-            wall = max(s.ended for s in sessions) - first_click
-            fig.aggregate_rate = n * per_run / wall
+            seen_wall = max(s.ended for s in sessions) - first_click
             fig.rates = [s.rate for s in sessions]
             for s in sessions:
-                print(f"  {s.name}: {s.line}  | Start to end {s.ended - s.clicked:5.1f} s", flush=True)
-            print(f"{n} at once: {n * per_run:,} samples in {wall:.1f} s (first Start to last end seen) = "
-                  f"{fig.aggregate_rate:,.0f} samples/s in total, {fig.aggregate_rate / fig.alone_rate:.2f}x alone; "
-                  f"per session while training min {min(fig.rates):,.0f} / median {statistics.median(fig.rates):,.0f}"
-                  f" / max {max(fig.rates):,.0f}", flush=True)
-            print(f"  meanwhile the server used {server_cores:.2f} cores, the browsers (Chromium, Playwright) "
-                  f"{other_cores:.2f} cores of this machine's {os.cpu_count()}", flush=True)
+                print(f"  {s.name}: {s.line}  | Start to end seen {s.ended - s.clicked:5.1f} s", flush=True)
+            runs = server_runs(server.log_text(), t_wall)
+            if len(runs) == n:
+                wall = max(r[3] for r in runs) - min(r[2] for r in runs)
+                fig.aggregate_rate = sum(r[1] for r in runs) / wall
+                print(f"{n} at once: {n * per_run:,} samples in {wall:.1f} s on the server (first run's start to "
+                      f"the last one's end, from the server's log) = {fig.aggregate_rate:,.0f} samples/s in total, "
+                      f"{fig.aggregate_rate / fig.alone_rate:.2f}x alone; {seen_wall:.1f} s from the first Start to "
+                      f"the last end the pages saw; per session while training min {min(fig.rates):,.0f} / "
+                      f"median {statistics.median(fig.rates):,.0f} / max {max(fig.rates):,.0f}", flush=True)
+            else:
+                print(f"the server logged {len(runs)} runs, not {n}: no aggregate", flush=True)
+            print(f"  meanwhile the server used {server_cores:.2f} cores ({pages_cores:.2f} of them its pages, the rest "
+                  f"the trainings), the browsers (Chromium, Playwright) {other_cores:.2f} cores of this machine's "
+                  f"{os.cpu_count()}", flush=True)
             time.sleep(2)
             trained = probe.rss_bytes()
             fig.trained_mib = trained / MIB
             print(f"RSS after {n} sessions trained: {mib(trained)} ({(trained - idle) / n / MIB:,.1f} MiB per "
                   f"session over the idle figure)", flush=True)
             # the machine's speed drifts (shared VMs): alone once more; the faster of the two counts
-            train_alone(alone, per_run, probe, "alone again")
-            fig.alone_rate = max(fig.alone_rate, alone.rate)
+            t_wall = time.time()
+            train_alone(alone, per_run, probe, "alone again", keeper, args.browser_nice)
+            fig.alone_rate = max(fig.alone_rate, server_rate(server, t_wall, "alone again"))
 
             # 5. close every tab while trainings run (long ones: 100 epochs each)
             for s in sessions:

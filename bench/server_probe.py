@@ -89,6 +89,12 @@ class ServerProbe:
                 pass
         return total
 
+    def own_cpu_seconds(self) -> float:
+        """CPU seconds of the server process itself (all its threads: pages, relays), not its children."""
+        text = Path(f"/proc/{self.pid}/stat").read_text()
+        fields = text[text.rindex(")") + 2:].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
     def cpu_cores(self, seconds: float = 1.0) -> float:
         """Average cores busy over the next ``seconds`` (1.0 = one core fully used)."""
         c0, t0 = self.cpu_seconds(), time.perf_counter()

@@ -33,6 +33,7 @@ import mmap
 import multiprocessing
 import os
 import pickle
+import stat
 import sys
 import threading
 import traceback
@@ -159,10 +160,31 @@ def _describe(exc: BaseException) -> dict[str, Any]:
     return d
 
 
+def _close_inherited_sockets(keep: int) -> int:
+    """Close the server's sockets the fork copied (its listening port, the browsers' websockets):
+    a copy here would hold a connection the server closed open until this child ends."""
+    closed = 0
+    try:
+        fds = [int(fd) for fd in os.listdir("/proc/self/fd")]
+    except OSError:  # no /proc (macOS): the child is short-lived and holds them until it ends
+        return 0
+    for fd in fds:
+        if fd == keep or fd < 3:
+            continue
+        try:
+            if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                os.close(fd)
+                closed += 1
+        except OSError:
+            pass
+    return closed
+
+
 def _child_main(conn: Any, hold: Any, model: Any, x: Any, y: Any, kwargs: dict, callbacks: list,
                 nice: int) -> None:
     # only this thread exists here: locks another thread of the parent held at the fork are replaced
     model._pending_lock = threading.Lock()
+    _close_inherited_sockets(keep=conn.fileno())
     if nice:
         try:
             os.nice(nice)  # threads started from here (BLAS, nncore.parallel) inherit it

@@ -694,6 +694,7 @@ class TrainingRun:
     def _worker(self, epochs: int) -> None:
         model = self.model
         outcome, message, diagnosis, tb = FINISHED, "", None, ""
+        trained_from: float | None = None
         try:
             kwargs: dict[str, Any] = dict(
                 epochs=epochs, batch_size=self.batch_size, shuffle=self.shuffle,
@@ -702,6 +703,7 @@ class TrainingRun:
             if self.val_x is not None and self.val_y is not None and len(self.val_x):
                 kwargs.update(val_x=self.val_x, val_y=self.val_y)
             if self._wait_for_slot():  # False: stopped while queued, nothing trained
+                trained_from = time.time()
                 if self._hold is not None:
                     # the child gets the run's callbacks; the relay calls this run's _on_* itself
                     child_training.train_in_child(self, {k: v for k, v in kwargs.items() if k != "callbacks"})
@@ -736,6 +738,11 @@ class TrainingRun:
                 self._resume.set()
                 self._step_pending = False
                 self._parked.set()
+                samples = self._run_samples
+            if trained_from is not None:  # one line per run for the server's log (and bench/classroom.py)
+                log.info("training of %s ended (%s, %s): %d samples, trained from %.3f to %.3f (wall clock)",
+                         self.owner, outcome, "child process" if self._hold is not None else "thread",
+                         samples, trained_from, time.time())
 
     def _early_stopping(self) -> Any:
         """The run's EarlyStopping callback, if any."""

@@ -87,6 +87,19 @@ def admit(run: R.TrainingRun, pace: float | None) -> None:
     run.processes = pace is None and training_processes_from_env() and child_training.available()
 
 
+def configure_logging() -> None:
+    """Our loggers ("nncore", "nnstudio") write INFO and above to stderr, once per process
+    (Streamlit configures only its own): a line per training run, warnings, errors."""
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in ("nncore", "nnstudio"):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            handler = logging.StreamHandler()
+            handler.setFormatter(fmt)
+            logger.addHandler(handler)
+            logger.setLevel(logging.INFO)
+
+
 # ----------------------------------------------------------------------------------------------
 # The watcher
 # ----------------------------------------------------------------------------------------------

@@ -309,3 +309,50 @@ def test_the_app_trains_full_speed_runs_in_a_child_and_paced_runs_in_a_thread(mo
     monkeypatch.setenv("NNSTUDIO_TRAINING_PROCESSES", "0")
     sessions.admit(run, None)
     assert not run.processes and run.slots is not None
+
+
+def test_the_child_closes_the_servers_sockets_it_inherited(tmp_path):
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    inode = os.fstat(listener.fileno()).st_ino
+
+    class SocketsInChild:
+        def on_train_begin(self, logs=None):
+            inodes = set()
+            for fd in os.listdir("/proc/self/fd"):
+                try:
+                    inodes.add(os.fstat(int(fd)).st_ino)
+                except OSError:
+                    pass
+            (tmp_path / "has_listener").write_text(str(inode in inodes))
+
+    x, y = data()
+    run = R.TrainingRun(model(), x, y, batch_size=32, processes=True, callbacks=[SocketsInChild()])
+    try:
+        run.start(1)
+        assert run.join(WAIT) and run.state in (R.FINISHED, R.FAILED)
+        assert (tmp_path / "has_listener").read_text() == "False"
+    finally:
+        listener.close()
+
+
+def test_each_run_leaves_one_line_in_the_servers_log(caplog):
+    import logging
+    import re
+
+    x, y = data()
+    with caplog.at_level(logging.INFO, logger="nncore.studio.run"):
+        for processes in (True, False):
+            run = R.TrainingRun(model(), x, y, batch_size=32, processes=processes, owner=f"tab-{processes}")
+            run.start(2)
+            assert run.join(WAIT)
+    lines = [r.getMessage() for r in caplog.records if "ended" in r.getMessage()]
+    assert len(lines) == 2
+    m = re.match(r"training of tab-True ended \((finished|failed), child process\): 960 samples, "
+                 r"trained from ([\d.]+) to ([\d.]+)", lines[0])
+    assert m and float(m.group(2)) <= float(m.group(3))
+    assert lines[1].startswith("training of tab-False ended (") and "thread): 960 samples" in lines[1]
