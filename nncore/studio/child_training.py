@@ -240,6 +240,11 @@ def train_in_child(run: Any, kwargs: dict[str, Any]) -> None:
     the child's training raised (DivergenceError with the weights restored, others as RuntimeError)."""
     model = run.model
     share_parameters(model)
+    for cb in run.callbacks:  # as train() does; the child's copies point at the child's model
+        try:
+            cb.model = model
+        except AttributeError:
+            pass
     ctx = multiprocessing.get_context(START_METHOD)
     here, there = ctx.Pipe()
     proc = ctx.Process(target=_child_main, name="nncore-training-child", daemon=True,

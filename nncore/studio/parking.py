@@ -176,19 +176,21 @@ class ParkingStore:
 
     def compact_disconnected(self, compact: Callable[[Any], Any]) -> int:
         """Call ``compact(state)`` once for each entry whose owner is no longer connected (e.g. to
-        drop what its work can recompute); again only after a reload claimed it. Returns how many."""
+        move its work to disk); again only after its owner was seen connected, or on the next call
+        when ``compact`` returned False. Runs under the store's lock, so a claim never sees work
+        half compacted. Returns how many were compacted."""
         with self._lock:
             self._sweep_locked()
             todo = [e for e in self._entries.values()
                     if not e.meta.get("compacted") and not self._is_active(e.owner)]
             for entry in todo:
                 entry.meta["compacted"] = True
-        for entry in todo:
-            try:
-                compact(entry.state)
-            except Exception:  # noqa: BLE001 - compaction is an optimisation; the work stays as it was
-                log.exception("could not compact parked work")
-        return len(todo)
+                try:
+                    if compact(entry.state) is False:  # not now (e.g. still stopping): next pass
+                        entry.meta["compacted"] = False
+                except Exception:  # noqa: BLE001 - compaction is an optimisation; the work stays usable
+                    log.exception("could not compact parked work")
+        return sum(bool(e.meta.get("compacted")) for e in todo)
 
     def sweep(self) -> int:
         """Drop expired entries now; returns how many remain."""
@@ -202,6 +204,7 @@ class ParkingStore:
         for token, entry in list(self._entries.items()):
             if self._is_active(entry.owner):
                 entry.seen = now  # live: its owner still shows it
+                entry.meta["compacted"] = False
             elif now - entry.seen > self.ttl_seconds:
                 del self._entries[token]
 

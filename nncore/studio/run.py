@@ -722,6 +722,10 @@ class TrainingRun:
             outcome, message = ERROR, error_message(exc)
             log.error("training failed:\n%s", tb)
         finally:
+            if trained_from is not None:  # one line per run for the server's log (and bench/classroom.py)
+                log.info("training of %s ended (%s, %s): %d samples, trained from %.3f to %.3f (wall clock)",
+                         self.owner, outcome, "child process" if self._hold is not None else "thread",
+                         self._run_samples, trained_from, time.time())
             with self._lock:
                 self._state = outcome
                 self._message = message
@@ -737,12 +741,7 @@ class TrainingRun:
                 self._release_slot_locked()
                 self._resume.set()
                 self._step_pending = False
-                self._parked.set()
-                samples = self._run_samples
-            if trained_from is not None:  # one line per run for the server's log (and bench/classroom.py)
-                log.info("training of %s ended (%s, %s): %d samples, trained from %.3f to %.3f (wall clock)",
-                         self.owner, outcome, "child process" if self._hold is not None else "thread",
-                         samples, trained_from, time.time())
+                self._parked.set()  # the last thing this thread does: a new start may follow at once
 
     def _early_stopping(self) -> Any:
         """The run's EarlyStopping callback, if any."""

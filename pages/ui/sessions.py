@@ -32,7 +32,7 @@ import streamlit as st
 
 from nncore.studio import parking
 from nncore.studio import run as R
-from nncore.studio import child_training
+from nncore.studio import child_training, swap
 from nncore.studio.resources import process_slots, training_processes_from_env
 
 from .state import Studio, studio
@@ -217,17 +217,34 @@ def store() -> parking.ParkingStore:
 JANITOR_SECONDS = 30.0  # how often parked work of closed tabs is compacted and the heap trimmed
 
 
-def compact_studio(s: Studio) -> None:
-    """Drop what a closed tab's work can recompute when a reload brings it back: the test-set
-    evaluation, the snapshot copy of the model and the optimizer's scratch buffers (a few MiB for
-    the default network); the model, its optimizer state, records and runs stay."""
+def _models(s: Studio) -> list[Any]:
+    """The models a session's work holds: its own and one per recorded run that kept one."""
+    found = [] if s.model is None else [s.model]
+    for r in s.runs:
+        if r.model is not None and all(r.model is not m for m in found):
+            found.append(r.model)
+    return found
+
+
+def compact_studio(s: Studio) -> bool:
+    """A closed tab's work waits for a reload on disk: the models' arrays (parameters, optimizer
+    state) go to files (:mod:`nncore.studio.swap`), what can be recomputed is dropped (the test-set
+    evaluation, the snapshot copy); records, runs and settings stay. :func:`bring_back` undoes it."""
+    if s.run is not None and s.run.active:
+        return False  # still training (a stop is on its way): next pass
     s.evaluation = None
     s.evaluation_key = None
     if s.run is not None:
         s.run.drop_caches()
-    optimizer = getattr(s.model, "optimizer", None)
-    if optimizer is not None and not (s.run is not None and s.run.active):
-        optimizer._scratch = []  # made again by the next step
+    for model in _models(s):
+        swap.swap_out(model)
+    return True
+
+
+def bring_back(s: Studio) -> None:
+    """The models of ``s`` in memory again (after :func:`compact_studio`); cheap when they are."""
+    for model in _models(s):
+        swap.swap_in(model)
 
 
 def janitor_pass(parked: parking.ParkingStore) -> int:
@@ -281,6 +298,7 @@ def restore(url_had_settings: bool) -> None:
     ss = st.session_state
     st.html(HIDE_CSS)
     s = studio()
+    bring_back(s)  # a session that reconnected after the janitor put its work on disk
     proposal = ss.setdefault(_PROPOSAL_KEY, parking.new_token())
     warn = s.has_learned and not recoverable()
     value = _TOKEN_COMPONENT(proposal=proposal, assign=ss.get(_ASSIGN_KEY), warn=warn, key=_COMPONENT_KEY,
@@ -303,6 +321,7 @@ def restore(url_had_settings: bool) -> None:
 def _adopt(entry: parking.Parked, sid: Hashable, url_had_settings: bool) -> None:
     ss = st.session_state
     parked: Studio = entry.state
+    bring_back(parked)
     ss["studio"] = parked
     if not url_had_settings:
         for k, v in entry.meta.get("widgets", {}).items():

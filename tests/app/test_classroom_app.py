@@ -133,7 +133,7 @@ def test_pages_poll_less_often_while_trainings_wait_for_a_slot():
 
 
 def test_the_janitor_compacts_a_closed_tabs_work_and_keeps_the_model():
-    from nncore.studio import parking
+    from nncore.studio import parking, swap
     from pages.ui import sessions
     from pages.ui.state import Studio
 
@@ -150,7 +150,20 @@ def test_the_janitor_compacts_a_closed_tabs_work_and_keeps_the_model():
     store = parking.ParkingStore(60, 4, is_active=lambda owner: False)
     token = parking.new_token()
     store.put(token, "closed-tab", s)
+    moments = {k: v.copy() for k, v in s.model.optimizer.state.items()}
+    assert moments  # adam has trained a batch
     assert sessions.janitor_pass(store) == 1
-    assert s.evaluation is None and s.run._snap_cache is None and s.model.optimizer._scratch == []
+    assert s.evaluation is None and s.run._snap_cache is None
+    assert swap.swapped(s.model) and s.model._params is None  # the arrays left memory for a file
+    path = s.model._swap_file
+    assert path.exists() and oct(path.parent.stat().st_mode & 0o777) == "0o700"
+    assert sessions.janitor_pass(store) == 0  # once
+    entry = store.claim(token, "reload")
+    assert isinstance(entry.state, Studio)
+    sessions.bring_back(entry.state)  # what a reload's restore does
+    assert not swap.swapped(s.model) and not path.exists()
     assert all((a == b).all() for a, b in zip(weights, s.model.get_weights()))
-    assert s.model.optimizer.t == t_before and isinstance(store.claim(token, "reload").state, Studio)
+    assert s.model.optimizer.t == t_before
+    assert all((moments[k] == v).all() for k, v in s.model.optimizer.state.items())
+    s.run.start(1)  # and it trains on
+    assert s.run.join(60) and s.run.state in (R.FINISHED, R.FAILED)
