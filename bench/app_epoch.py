@@ -28,6 +28,7 @@ from tests.browser_util import (  # noqa: E402
     StreamlitServer,
     configure_sidebar,
     launch,
+    set_slider,
     wait_app_idle,
 )
 
@@ -56,6 +57,7 @@ def app_epoch(page, url: str) -> float:
     wait_app_idle(page)
     configure_sidebar(page, neurons=[256, 128], samples="60,000", val_split=0.0, epochs=1, batch=128)
     page.get_by_text("784-256-128-10", exact=False).first.wait_for(timeout=30_000)
+    set_slider(page, "train_speed", "as fast as possible")  # the default is a paced 10 batches/s
     wait_app_idle(page)
     page.get_by_role("button", name="Start").click()
     text = page.get_by_text(re.compile(r"last epoch [0-9.]+ s")).first
