@@ -311,7 +311,7 @@ def wait_all_ended(sessions: list[Session], during=None, timeout: float = 3600.0
         raise TimeoutError(f"{len(pending)} run(s) did not end within {timeout:.0f} s")
 
 
-def train_alone(s: Session, samples: int, probe: ServerProbe, label: str, keeper: "NiceKeeper | None" = None,
+def train_alone(s: Session, samples: int, probe: ServerProbe, label: str, keeper: NiceKeeper | None = None,
                 nice: int = 0) -> None:
     """``s`` trains its run while no other session trains; prints its figures. With ``keeper``, the
     class's browser runs at ``nice`` while the run trains (as in the 8-at-once step)."""

@@ -231,7 +231,7 @@ def _apply_final(model: Any, callbacks: list[Any], state: dict[str, Any]) -> Non
     model.stop_training = state["stop_training"]
     for cb, blob in zip(callbacks, state["callbacks"]):
         if blob is not None:
-            vars(cb).update(pickle.loads(blob))  # noqa: S301 - our own child's message, not a file
+            vars(cb).update(pickle.loads(blob))  # our own child's message, never a file
 
 
 def train_in_child(run: Any, kwargs: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@
 """
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -248,12 +249,15 @@ def bring_back(s: Studio) -> None:
 
 
 def janitor_pass(parked: parking.ParkingStore) -> int:
-    """One pass: expired work dropped, closed tabs' work compacted, and, while no training runs,
-    the C heap's free pages returned to the system (glibc keeps them otherwise)."""
+    """One pass: expired work dropped, closed tabs' work moved to disk, and, while no training runs,
+    a full garbage collection (the server turns Streamlit's after-run collection off, and a server
+    that went quiet allocates too little for Python to collect the ended sessions' reference cycles
+    itself) and the C heap's free pages returned to the system (glibc keeps them otherwise)."""
     from nncore.studio.resources import process_slots, release_free_memory
 
     n = parked.compact_disconnected(compact_studio)
     if process_slots().status().running == 0:
+        gc.collect()
         release_free_memory()
     return n
 

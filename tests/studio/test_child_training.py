@@ -21,6 +21,7 @@ from nncore.callbacks import EarlyStopping
 from nncore.studio import child_training
 from nncore.studio import run as R
 from nncore.studio.resources import TrainingSlots, training_processes_from_env
+from tests.studio.test_runner import wait_for as _wait_for
 
 pytestmark = pytest.mark.skipif(not child_training.available(), reason="needs fork")
 WAIT = 60.0
@@ -50,12 +51,7 @@ def data(n=480):
 
 
 def wait_for(pred, timeout=WAIT):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.005)
-    return False
+    return _wait_for(pred, timeout)
 
 
 class HoldInChild:
