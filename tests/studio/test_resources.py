@@ -472,6 +472,16 @@ def test_malloc_arenas_are_capped_unless_the_environment_decides():
         res.limit_malloc_arenas(0, environ={}, libc=libc)
 
 
+def test_big_blocks_get_their_own_mapping_unless_the_environment_decides():
+    libc = RecordingLibc()
+    assert res.pin_mmap_threshold(1 << 20, environ={}, libc=libc)
+    assert libc.calls == [("mallopt", -3, 1 << 20)]  # M_MMAP_THRESHOLD
+    assert not res.pin_mmap_threshold(environ={"MALLOC_MMAP_THRESHOLD_": "65536"}, libc=libc)
+    assert len(libc.calls) == 1
+    with pytest.raises(ValueError, match="nbytes must be at least 1; received 0"):
+        res.pin_mmap_threshold(0, environ={}, libc=libc)
+
+
 def test_free_heap_memory_is_released_when_the_last_training_ends(monkeypatch):
     trims: list[int] = []
     release = res.release_free_memory
@@ -518,7 +528,8 @@ def test_process_slots_sets_up_the_server_process(monkeypatch):
     calls = []
     monkeypatch.setattr(res, "_process_slots", None)
     monkeypatch.setattr(res, "limit_malloc_arenas", lambda: calls.append("arenas"))
+    monkeypatch.setattr(res, "pin_mmap_threshold", lambda: calls.append("mmap"))
     monkeypatch.setattr(res, "shorten_switch_interval", lambda: calls.append("switch"))
     slots = res.process_slots()
     assert slots is res.process_slots()
-    assert calls == ["arenas", "switch"]
+    assert calls == ["arenas", "mmap", "switch"]
