@@ -570,11 +570,16 @@ def limit_malloc_arenas(arenas: int = MALLOC_ARENAS, environ: Mapping[str, str] 
     """
     if arenas < 1:
         raise ValueError(f"arenas must be at least 1; received {arenas!r}.")
+    return _mallopt(_M_ARENA_MAX, arenas, "MALLOC_ARENA_MAX", environ, libc)
+
+
+def _mallopt(param: int, value: int, env_name: str, environ: Mapping[str, str] | None, libc: Any | None) -> bool:
+    """glibc ``mallopt(param, value)`` unless glibc's own variable ``env_name`` is set; True when set."""
     environ = os.environ if environ is None else environ
-    if environ.get("MALLOC_ARENA_MAX"):
+    if environ.get(env_name):
         return False
     libc = glibc() if libc is None else libc
-    return bool(libc is not None and libc.mallopt(_M_ARENA_MAX, int(arenas)) == 1)
+    return bool(libc is not None and libc.mallopt(param, int(value)) == 1)
 
 
 MMAP_THRESHOLD_BYTES = 1 << 20
@@ -594,11 +599,7 @@ def pin_mmap_threshold(nbytes: int = MMAP_THRESHOLD_BYTES, environ: Mapping[str,
     """
     if nbytes < 1:
         raise ValueError(f"nbytes must be at least 1; received {nbytes!r}.")
-    environ = os.environ if environ is None else environ
-    if environ.get("MALLOC_MMAP_THRESHOLD_"):
-        return False
-    libc = glibc() if libc is None else libc
-    return bool(libc is not None and libc.mallopt(_M_MMAP_THRESHOLD, int(nbytes)) == 1)
+    return _mallopt(_M_MMAP_THRESHOLD, nbytes, "MALLOC_MMAP_THRESHOLD_", environ, libc)
 
 
 def release_free_memory(libc: Any | None = None) -> bool:

@@ -696,19 +696,16 @@ class TrainingRun:
         outcome, message, diagnosis, tb = FINISHED, "", None, ""
         trained_from: float | None = None
         try:
-            kwargs: dict[str, Any] = dict(
-                epochs=epochs, batch_size=self.batch_size, shuffle=self.shuffle,
-                callbacks=[_Callback(self), *self.callbacks], verbose=0,
-            )
+            kwargs: dict[str, Any] = dict(epochs=epochs, batch_size=self.batch_size, shuffle=self.shuffle, verbose=0)
             if self.val_x is not None and self.val_y is not None and len(self.val_x):
                 kwargs.update(val_x=self.val_x, val_y=self.val_y)
             if self._wait_for_slot():  # False: stopped while queued, nothing trained
                 trained_from = time.time()
                 if self._hold is not None:
                     # the child gets the run's callbacks; the relay calls this run's _on_* itself
-                    child_training.train_in_child(self, {k: v for k, v in kwargs.items() if k != "callbacks"})
+                    child_training.train_in_child(self, kwargs)
                 else:
-                    model.train(self.x, self.y, **kwargs)
+                    model.train(self.x, self.y, callbacks=[_Callback(self), *self.callbacks], **kwargs)
                 diagnosis = model.diagnosis()
             with self._lock:
                 outcome, message = self._ending()
