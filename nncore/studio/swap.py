@@ -9,7 +9,9 @@ when read back or when the model object is garbage-collected (the parked work ex
 """
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 import threading
 import weakref
@@ -28,7 +30,14 @@ def folder() -> Path:
     with _lock:
         if _folder is None or not _folder.is_dir():
             _folder = Path(tempfile.mkdtemp(prefix="nnstudio-parked-"))
+            atexit.register(_remove_folder, _folder, os.getpid())
         return _folder
+
+
+def _remove_folder(path: Path, owner_pid: int) -> None:
+    """At the server's exit: its folder goes too (only in the process that made it, not a forked child)."""
+    if os.getpid() == owner_pid:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def swapped(model: Any) -> bool:

@@ -2,12 +2,18 @@
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from nncore import FFL, NN, Conv2d, Flatten, Pool2d
 from nncore.studio import swap
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def cnn() -> NN:
@@ -71,6 +77,19 @@ def test_the_file_goes_when_the_parked_model_is_dropped(tmp_path):
 
 def test_the_default_folder_is_private():
     assert oct(swap.folder().stat().st_mode & 0o777) == "0o700"
+
+
+def test_the_folder_goes_when_the_server_exits(tmp_path):
+    """A server that swapped work out and then exits leaves no folder behind in the temporary directory."""
+    code = (
+        "import sys; from nncore.studio import swap; from tests.studio.test_swap import cnn\n"
+        "m = cnn(); swap.swap_out(m); print(swap.folder())\n"
+    )
+    env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+    made = Path(out.stdout.strip())
+    assert made.parent == tmp_path and made.name.startswith("nnstudio-parked-")
+    assert not made.exists() and list(tmp_path.iterdir()) == []
 
 
 def test_the_file_holds_numbers_only(tmp_path):
