@@ -276,6 +276,7 @@ class TrainingRun:
         self._batch = 0
         self._run_samples = 0
         self._t_start = 0.0
+        self._after_first_batch: tuple[float, int] | None = None  # (active seconds, samples) then
         self._t_end: float | None = None
         self._paused_total = 0.0
         self._pause_started: float | None = None
@@ -323,6 +324,7 @@ class TrainingRun:
         self._batch = 0
         self._run_samples = 0
         self._t_start = time.perf_counter()
+        self._after_first_batch = None
         self._t_end = None
         self._paused_total = 0.0
         self._pause_started = None
@@ -489,17 +491,34 @@ class TrainingRun:
         return True
 
     # ------------------------------------------------------------------ readings
+    def _active_seconds_locked(self, now: float) -> float:
+        """Seconds this run has trained by ``now``: since Start, less paused and queued time."""
+        if not self._t_start:
+            return 0.0
+        paused = self._paused_total
+        if self._pause_started is not None:
+            paused += now - self._pause_started
+        return max(0.0, now - self._t_start - paused)
+
+    def _steady_rate_locked(self, elapsed: float) -> float:
+        """Samples/s while a run trains, counted from the end of its first batch (as Keras's progress
+        bar does): the first batch also pays for starting (a child process, first-touch memory), which
+        would make the early ETA minutes too long. 0.0 until a second batch has ended."""
+        if self._after_first_batch is None:
+            return 0.0
+        t1, n1 = self._after_first_batch
+        if self._run_samples <= n1 or elapsed <= t1:
+            return 0.0
+        return (self._run_samples - n1) / (elapsed - t1)
+
     def progress(self) -> Progress:
         with self._lock:
             now = self._t_end if self._t_end is not None else time.perf_counter()
-            elapsed = 0.0
-            if self._t_start:
-                paused = self._paused_total
-                if self._pause_started is not None:
-                    paused += now - self._pause_started
-                elapsed = max(0.0, now - self._t_start - paused)
+            elapsed = self._active_seconds_locked(now)
             rate = self._run_samples / elapsed if elapsed > 0 and self._run_samples else 0.0
             eta = None
+            if self._state in ACTIVE_STATES:
+                rate = self._steady_rate_locked(elapsed)
             if self._state in ACTIVE_STATES and rate > 0:
                 done = self._run_epochs_done * self.batches_per_epoch + self._batch
                 remaining = max(0, self._run_epochs * self.batches_per_epoch - done) * min(self.batch_size, self.n_train)
@@ -604,6 +623,8 @@ class TrainingRun:
             self._version += 1
             size = logs.get("size")
             self._run_samples += int(size) if size is not None else self.batch_size
+            if self._after_first_batch is None:
+                self._after_first_batch = (self._active_seconds_locked(time.perf_counter()), self._run_samples)
             if settled:
                 self._serve_snapshot_locked()
             if (

@@ -338,6 +338,27 @@ def test_other_exceptions_become_error_state():
     assert threading.active_count() >= 1
 
 
+def test_rate_and_eta_leave_out_the_first_batch(monkeypatch):
+    """The first batch also pays for starting (a child process, first-touch memory): counted in, the
+    early ETA read minutes. Rate and ETA count from the end of the first batch, as Keras's progress bar
+    does; the finished run's rate is all its samples over all its time. (A still clock, no thread.)"""
+    run = R.TrainingRun(FakeModel(), *data(32 * 20), batch_size=32)
+    monkeypatch.setattr(R.time, "perf_counter", lambda: 114.0)
+    with run._lock:
+        run._state, run._t_start, run._run_epochs, run._run_epochs_done = R.RUNNING, 100.0, 1, 0
+        run._after_first_batch, run._run_samples, run._batch = (10.0, 32), 32, 1  # 10 s to start + 1 batch
+    p = run.progress()
+    assert p.samples_per_second == 0 and p.eta_seconds is None  # one batch: no estimate yet
+    with run._lock:
+        run._run_samples, run._batch = 5 * 32, 5  # 4 more batches in the 4 s since
+    p = run.progress()
+    assert p.samples_per_second == pytest.approx(32.0)  # not 160 / 14 = 11.4
+    assert p.eta_seconds == pytest.approx(15.0)  # 15 batches left at 1 s each, not 42 s
+    with run._lock:
+        run._state, run._t_end = R.FINISHED, 114.0
+    assert run.progress().samples_per_second == pytest.approx(160 / 14)
+
+
 def test_train_signature_mismatch_is_caught():
     class Broken(FakeModel):
         def train(self, *a, **k):
