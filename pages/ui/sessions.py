@@ -290,15 +290,29 @@ def recoverable() -> bool:
     return store().enabled and parking.valid_token(st.session_state.get(TOKEN_KEY))
 
 
+#: page widgets a reload gets back too, though no link holds them: how fast to train, the curves' controls
+#: (each with the ``_kept_`` copy its page keeps across page switches), the Playground's speed
+VIEW_PREFIX = "_kept_"
+VIEW_KEYS = ("pg_speed",)
+
+
+def _setup_key(k: str) -> bool:
+    """A key of the setup a link holds: the sidebar's settings and its layer rows."""
+    return k.startswith("cfg_") or k in ("layer_ids", "layer_next")
+
+
 def _snapshot_widgets() -> dict[str, Any]:
     ss = st.session_state
-    return {k: ss[k] for k in ss.keys() if isinstance(k, str) and (k.startswith("cfg_") or k in ("layer_ids", "layer_next"))}
+    keys = [k for k in ss.keys() if isinstance(k, str)]
+    kept = {k for k in keys if _setup_key(k) or k.startswith(VIEW_PREFIX) or k in VIEW_KEYS}
+    kept |= {k[len(VIEW_PREFIX):] for k in keys if k.startswith(VIEW_PREFIX) and k[len(VIEW_PREFIX):] in ss}
+    return {k: ss[k] for k in kept}
 
 
 def restore(url_had_settings: bool) -> None:
     """Before the sidebar: read this tab's token; on the first run that knows it, take back the work
-    parked under it (a reload). ``url_had_settings``: the URL set the sidebar, parked widget values
-    then stay unused."""
+    parked under it (a reload). ``url_had_settings``: the URL set the sidebar, the parked setup then
+    stays unused (the parked view settings, such as Speed, come back all the same)."""
     ss = st.session_state
     st.html(HIDE_CSS)
     s = studio()
@@ -327,8 +341,8 @@ def _adopt(entry: parking.Parked, sid: Hashable, url_had_settings: bool) -> None
     parked: Studio = entry.state
     bring_back(parked)
     ss["studio"] = parked
-    if not url_had_settings:
-        for k, v in entry.meta.get("widgets", {}).items():
+    for k, v in entry.meta.get("widgets", {}).items():
+        if not (url_had_settings and _setup_key(k)):  # the link's setup has the last word; the view is kept
             ss[k] = v
     run = parked.run
     text = "Welcome back: your model, runs and settings were restored after the reload."

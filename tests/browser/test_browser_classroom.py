@@ -120,6 +120,8 @@ def test_reload_keeps_the_setup_and_gets_the_training_back(server, browser):
         assert "kept going" in text or "continues now" in text, text
         assert [value(page, f"cfg_{k}_n") for k in layer_keys(page)] == ["512"]
         assert value(page, "cfg_epochs") == "100"
+        speed = page.locator(".st-key-train_speed input[type='range']").first
+        assert speed.get_attribute("aria-valuetext") == "as fast as possible"  # not the default pace
         wait_progress(page, r"Training · Epoch \d+/\d+ · batch")
         assert page.evaluate("() => sessionStorage.getItem('nnstudio.token')") == token  # same tab, same token
         shot(page, "classroom_after_reload")
