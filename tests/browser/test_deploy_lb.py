@@ -284,3 +284,28 @@ def test_sessions_spread_over_replicas_and_stick(balanced_app):
     # HAProxy's own counters: both replicas served sessions
     served = {row["svname"]: int(row["stot"]) for row in lb.stats() if row.get("svname") in replicas}
     assert all(n > 0 for n in served.values()) and set(served) == set(replicas), served
+
+
+def test_the_balancer_compresses_the_apps_page_and_javascript(balanced_app):
+    """Streamlit serves its page and ~4 MB of JavaScript uncompressed and leaves compression to the proxy:
+    through deploy/haproxy.cfg they arrive gzip-compressed, byte for byte the replica's files."""
+    import gzip
+
+    lb, replicas = balanced_app
+    direct = next(iter(replicas.values())).url
+
+    def get(url: str, compressed: bool) -> tuple[bytes, str]:
+        headers = {"Accept-Encoding": "gzip"} if compressed else {}
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30) as r:
+            return r.read(), r.headers.get("Content-Encoding", "")
+
+    page, encoding = get(direct + "/", compressed=True)
+    assert encoding == "", "the replica itself compresses now: the balancer's compression may be redundant"
+    bundle = re.search(rb'src="\.?/?(static/js/index\.[\w-]+\.js)"', page)
+    assert bundle, page[:500]
+    for path in ("/", "/" + bundle.group(1).decode()):
+        plain, _ = get(direct + path, compressed=False)
+        body, encoding = get(lb.url + path, compressed=True)
+        assert encoding == "gzip", f"{path} came through the balancer uncompressed"
+        assert gzip.decompress(body) == plain
+        assert len(body) < 0.5 * len(plain), (path, len(body), len(plain))
