@@ -40,6 +40,7 @@ from tests.browser_util import (
 
 LB_CONFIG = ROOT / "deploy" / "haproxy.cfg"
 COOKIE = "NNSTUDIO_REPLICA"
+CACHED = "<CACHE>"  # HAProxy's log names this server for a response from its cache
 MODEL_FILE = ROOT / "models" / "mnist_mlp.json"
 LONG = 180_000  # ms; generous for a loaded 2-core CI machine
 
@@ -158,6 +159,7 @@ class HAProxy:
 
 
 # HAProxy's httplog line: ... <backend>/<server> <timers> <status> <bytes> - - <flags> ... {<cookie>} "<method> <uri> ..."
+# (<server> is "<CACHE>" for a file HAProxy served from its cache)
 LOG_LINE = re.compile(
     r" streamlit/(?P<server>\S+) \S+ (?P<status>-?\d+) \S+ \S+ \S+ (?P<flags>\S{4}) \S+ \S+ "
     r"\{(?P<cookie>[^}]*)\} \"(?P<method>\S+) (?P<path>\S+)"
@@ -258,7 +260,7 @@ def test_sessions_spread_over_replicas_and_stick(balanced_app):
 
     servers_of: dict[str, set[str]] = defaultdict(set)
     for e in entries:
-        if e["cookie"]:
+        if e["cookie"] and e["server"] != CACHED:
             servers_of[e["cookie"]].add(e["server"])
     for cookie in cookies:
         assert len(servers_of[cookie]) == 1, f"session {cookie} reached several replicas: {servers_of[cookie]}"
@@ -268,15 +270,19 @@ def test_sessions_spread_over_replicas_and_stick(balanced_app):
     def requests(cookie: str, pattern: str) -> list[dict[str, str]]:
         return [e for e in entries if e["cookie"] == cookie and re.search(pattern, e["path"])]
 
-    # every kind of request of session A went by its cookie ("V": valid cookie used) to its replica
+    # every kind of request of session A went by its cookie ("V": valid cookie used) to its replica;
+    # Streamlit's frontend files may come from HAProxy's cache instead (the same for every session)
     for kind, pattern in [("websocket", r"^/_stcore/stream"), ("upload", r"^/_stcore/upload_file/"),
                           ("media (images held by the session)", r"^/media/"),
                           ("canvas component", r"^/(_stcore/bidi-components|component)/"),
                           ("static file", r"^/static/")]:
-        hits = requests(cookies[0], pattern)
+        hits = [e for e in requests(cookies[0], pattern) if e["server"] != CACHED]
         assert hits, f"no {kind} request of session A in HAProxy's log"
         assert {e["server"] for e in hits} == {server_a}
         assert all(e["flags"][2] == "V" for e in hits), [e["flags"] for e in hits]
+    # nothing but Streamlit's own frontend files ever came from the cache
+    cached = [e["path"] for e in entries if e["server"] == CACHED]
+    assert cached and all(p.startswith("/static/") for p in cached), cached[:10]
     uploads = requests(cookies[0], r"^/_stcore/upload_file/")
     assert any(e["method"] in ("PUT", "POST") and e["status"].startswith("2") for e in uploads), uploads
     assert requests(cookies[1], r"^/_stcore/stream")[0]["server"] == server_b
@@ -309,3 +315,36 @@ def test_the_balancer_compresses_the_apps_page_and_javascript(balanced_app):
         assert encoding == "gzip", f"{path} came through the balancer uncompressed"
         assert gzip.decompress(body) == plain
         assert len(body) < 0.5 * len(plain), (path, len(body), len(plain))
+        again, _ = get(lb.url + path, compressed=False)  # (from the cache for a frontend file)
+        assert again == plain
+
+
+def test_the_balancer_serves_streamlits_frontend_files_from_its_cache(balanced_app):
+    """Streamlit's content-hashed frontend files come from HAProxy's memory after the first request, so
+    the replicas' Python does not serve them to every new user; the page itself always goes to a replica."""
+    lb, _ = balanced_app
+    with urllib.request.urlopen(lb.url + "/", timeout=30) as r:
+        page = r.read()
+    bundles = re.findall(rb'(?:src|href)="\.?/?(static/[\w/.-]+\.(?:js|css))"', page)
+    assert bundles, page[:500]
+    path = "/" + bundles[-1].decode()
+    marker = f"?nn-cache-test={time.time_ns()}"  # a URL of this test's own: the log lines are ours
+
+    def fetch() -> bytes:
+        with urllib.request.urlopen(lb.url + path + marker, timeout=30) as r:
+            return r.read()
+
+    first, second = fetch(), fetch()
+    with urllib.request.urlopen(lb.url + "/" + marker, timeout=30) as r:
+        r.read()
+    assert first == second
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        ours = [e for e in parse_log(lb.log_text()) if e["path"].endswith(marker)]
+        if len(ours) == 3:
+            break
+        time.sleep(0.2)
+    by_path = [(e["path"].split("?")[0], e["server"]) for e in ours]
+    assert by_path[0][0] == path and by_path[0][1] != CACHED, by_path  # the first from a replica
+    assert by_path[1] == (path, CACHED), by_path  # the second from the cache
+    assert by_path[2][0] == "/" and by_path[2][1] != CACHED, by_path  # the page is never cached
