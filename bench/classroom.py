@@ -23,6 +23,10 @@ own machines. So, by default (``--browser-nice 19``), the class's Chromium runs 
 sessions train (its scheduling group and each thread: it gets the CPU the server leaves) and at
 normal priority while the class clicks; the first users and the new user have a browser of their own
 at normal priority. ``--browser-nice 0`` shares the cores equally between browsers and server.
+``--server-cpus 0`` goes further: the server (and its trainings) on CPU 0 only, this benchmark and every
+browser on the others, as a server machine of its own whose users' browsers run elsewhere (here the
+browsers then have one core between them, so their own page loads take longer).
+Each new user's page load prints where its time went (:class:`LoadTimeline`).
 5. RSS after all trained. Everyone sets 100 epochs and presses Start again; once trainings run,
    every browser context is closed (tabs closed mid-training): seconds until the server's CPU is idle.
 6. RSS every 10 s until back within 20 % of the idle figure or ``--rss-watch`` seconds.
@@ -206,10 +210,62 @@ def new_session(browser, name: str) -> Session:
     return Session(name, ctx, ctx.new_page())
 
 
+class LoadTimeline:
+    """Where a new user's first page load spends its time, from the browser's own network log (Chrome
+    DevTools Protocol, monotonic seconds): the page's request, the first message on Streamlit's
+    websocket (the browser asks for the first script run once its JavaScript runs), and the server's
+    ``script_finished`` message as the browser took it in (the server ran the page and sent all of it).
+    The middle part includes the browser's own delays in taking the messages in: py-spy on an idle
+    server showed about 20 ms of the server's CPU for a new session's Home page."""
+
+    def __init__(self, page) -> None:
+        self.document: float | None = None
+        self.asked: float | None = None
+        self.finished: float | None = None
+        self.cdp = page.context.new_cdp_session(page)
+        self.cdp.on("Network.requestWillBeSent", self._request)
+        self.cdp.on("Network.webSocketFrameSent", self._sent)
+        self.cdp.on("Network.webSocketFrameReceived", self._received)
+        self.cdp.send("Network.enable")
+
+    def _request(self, e: dict) -> None:
+        if self.document is None and e.get("type") == "Document":
+            self.document = e["timestamp"]
+
+    def _sent(self, e: dict) -> None:
+        if self.asked is None:
+            self.asked = e["timestamp"]
+
+    def _received(self, e: dict) -> None:
+        if self.finished is not None or e["response"].get("opcode") != 2:
+            return
+        import base64
+
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        try:
+            msg = ForwardMsg.FromString(base64.b64decode(e["response"]["payloadData"]))
+        except Exception:  # not a ForwardMsg
+            return
+        if msg.WhichOneof("type") == "script_finished":
+            self.finished = e["timestamp"]
+
+    def text(self, interactive: float) -> str:
+        if None in (self.document, self.asked, self.finished):
+            return f"(no timeline: the browser's network log missed a step: {self.document=} {self.asked=} {self.finished=})"
+        js = self.asked - self.document
+        server = self.finished - self.asked
+        return (f"where the time went: the browser loads and starts Streamlit's JavaScript {js:.2f} s; the first "
+                f"script run, from the browser's request until it has the server's last message {server:.2f} s; the "
+                f"browser draws the page until usable {max(0.0, interactive - js - server):.2f} s")
+
+
 def first_load_seconds(browser, url: str) -> tuple[float, float, Session]:
     """A new user opens ``url``: seconds from ``goto`` until the sidebar's first setting is visible and
-    enabled (interactive), and until the first script run has finished (status widget gone)."""
+    enabled (interactive), and until the first script run has finished (status widget gone). Prints
+    where the time went (:class:`LoadTimeline`)."""
     s = new_session(browser, "visitor")
+    timeline = LoadTimeline(s.page)
     t0 = time.perf_counter()
     s.page.goto(url, wait_until="commit")
     s.page.wait_for_function(
@@ -219,6 +275,7 @@ def first_load_seconds(browser, url: str) -> tuple[float, float, Session]:
         timeout=LONG_MS, polling=50,
     )
     interactive = time.perf_counter() - t0
+    print(f"    {timeline.text(interactive)}", flush=True)
     wait_app_idle(s.page, timeout=LONG_MS)
     return interactive, time.perf_counter() - t0, s
 
@@ -367,7 +424,15 @@ def run(args: argparse.Namespace) -> Figures:
     print(f"classroom: {n} sessions train the default network on {args.samples} digits "
           f"({'the default' if args.epochs is None else args.epochs} epochs, speed {FULL_SPEED!r}); "
           f"CPUs usable: {available_cpus()}; server environment: {env or 'as inherited'}", flush=True)
-    server = StreamlitServer(env=env).start(timeout=180)
+    split = args.server_cpus
+    if split:
+        others = set(os.sched_getaffinity(0)) - split
+        if not others or not split <= set(os.sched_getaffinity(0)):
+            raise SystemExit(f"--server-cpus {sorted(split)}: needs usable CPUs outside it too")
+        os.sched_setaffinity(0, others)  # this process, and so Playwright and every browser it starts
+        print(f"the server runs on CPU(s) {sorted(split)} only; the browsers and this benchmark on "
+              f"{sorted(others)}: a server machine of its own, its users' browsers elsewhere", flush=True)
+    server = StreamlitServer(env=env, cpus=split).start(timeout=180)
     probe = ServerProbe(server.proc.pid)
     sessions: list[Session] = []
     visitors: list[Session] = []

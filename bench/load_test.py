@@ -268,6 +268,9 @@ def main() -> None:
                    help="nice value of the class's Chromium (default 19: its pages take only the CPU the server "
                         "leaves, as when students' browsers run on their own machines; 0: browsers and server "
                         "share the cores equally)")
+    b.add_argument("--server-cpus", type=lambda v: {int(c) for c in v.split(",")}, default=None,
+                   help="run the server on these CPUs (e.g. 0) and the browsers on the others: a server "
+                        "machine of its own, its users' browsers elsewhere (default: all share all CPUs)")
     b.add_argument("--blas-threads", type=int, default=None, help="NNSTUDIO_BLAS_THREADS for the server")
     b.add_argument("--server-env", action="append", metavar="NAME=VALUE",
                    help="an environment variable for the server, e.g. MALLOC_ARENA_MAX=2 (repeatable)")

@@ -28,8 +28,11 @@ def free_port() -> int:
 class StreamlitServer:
     """`streamlit run app.py` on a free port, in its own process group, killed on stop()."""
 
-    def __init__(self, port: int | None = None, log_path: Path | None = None, env: dict | None = None):
+    def __init__(self, port: int | None = None, log_path: Path | None = None, env: dict | None = None,
+                 cpus: set[int] | None = None):
+        """``cpus``: run the server on these CPUs only (its affinity mask; benchmarks)."""
         self.port = port or free_port()
+        self.cpus = cpus
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path or (ARTIFACTS / "logs" / f"streamlit-{self.port}.log")
         self.proc: subprocess.Popen | None = None
@@ -48,8 +51,10 @@ class StreamlitServer:
         ]
         self._log = open(self.log_path, "wb")
         t0 = time.perf_counter()
+        cpus = self.cpus
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, env=env,
-                                     start_new_session=True)
+                                     start_new_session=True,
+                                     preexec_fn=None if cpus is None else (lambda: os.sched_setaffinity(0, cpus)))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
