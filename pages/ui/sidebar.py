@@ -587,9 +587,8 @@ def _optimizer_section(s: Studio, config: dict[str, Any], net_problems: dict[str
                 "as it is (its weights stay). The rate, l2 and momentum also change while it trains, from the "
                 "next batch; the curves mark each change.")
     opt = choices.optimizer(ss["cfg_opt"])
-    # widths (in the 320 px sidebar) that leave room between "Learning rate" and its help icon and show
-    # an l2 of "0.003" whole
-    c1, c2, c3 = st.columns([1.12, 1.05, 0.88], gap="small")
+    # two to a row: in the sidebar's 320 px three were too narrow for "momentum" and "adadelta"
+    c1, c2 = st.columns([1.1, 1], gap="small")
     c1.selectbox(
         "Optimizer", choices.optimizer_names(), key="cfg_opt", on_change=_optimizer_changed,
         help="How the weights are updated from the gradients. "
@@ -600,17 +599,18 @@ def _optimizer_section(s: Studio, config: dict[str, Any], net_problems: dict[str
         help="Step size of each weight update. Too high and the loss jumps around or becomes "
         f"NaN (divergence); too low and learning is slow. Typical for {opt.name}: {opt.typical_lr:g}.",
     )
+    st.caption(opt.help)
+    if "lr" in net_problems:
+        st.error(net_problems["lr"])
+    c3, c4 = st.columns([1.1, 1], gap="small", vertical_alignment="bottom")
     c3.selectbox(
         "L2", choices.with_value(choices.L2_PRESETS, float(ss["cfg_l2"])), key="cfg_l2",
         format_func=choices.l2_label,
         help="Weight decay on every dense layer: the loss gains l2·ΣW² over the weights (not the biases), "
         "which pulls the weights towards 0 and reduces overfitting. The curves show the total loss.",
     )
-    st.caption(opt.help)
-    if "lr" in net_problems:
-        st.error(net_problems["lr"])
     if opt.uses_momentum_rate:
-        st.slider(
+        c4.slider(
             "Momentum rate", min_value=0.0, max_value=0.99, step=0.01, key="cfg_mr",
             help=f"Share of the previous update added to the next one ({opt.name} only). "
             "0 = plain SGD; 0.9 is common.",

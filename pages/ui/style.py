@@ -31,7 +31,17 @@ STATUS_WIDGET_CSS = """
 [data-testid="stStatusWidget"] [data-testid="stStatusWidgetRunningIcon"] ~ * { display: none !important; }
 """
 
-GLOBAL_CSS = f"<style>{REMOVE_BUTTON_CSS}{STATUS_WIDGET_CSS}</style>"
+#: The sidebar's layer rows (dense "cfg_L…", conv "cfg_C…") label their fields once, in the first row; the
+#: later rows' labels ("Dense 2 neurons") are collapsed. Below 641 px Streamlit stacks each row's fields
+#: one under another, and a lone "64" or "relu" would not say what it is: there every label shows.
+STACKED_ROW_LABELS_CSS = """
+@media (max-width: 640px) {
+  [class*="st-key-cfg_L"] [data-testid="stWidgetLabel"],
+  [class*="st-key-cfg_C"] [data-testid="stWidgetLabel"] { display: flex !important; }
+}
+"""
+
+GLOBAL_CSS = f"<style>{REMOVE_BUTTON_CSS}{STACKED_ROW_LABELS_CSS}{STATUS_WIDGET_CSS}</style>"
 
 
 def apply_global_style() -> None:

@@ -2,7 +2,8 @@
 390 px: the confusion matrix stacks above the gallery of mistakes where the page is narrow and keeps its cell
 numbers apart, the gallery's captions stay on one line in their 80 px cells, the curves' "best val loss" note
 collides with no axis title, on a phone the two curve plots stack with the legend below them, and in the
-sidebar "Learning rate" keeps a gap before its help icon.
+sidebar "Learning rate" keeps a gap before its help icon, the optimizer's name shows whole, and on a phone
+every stacked field of a layer row has its label.
 
 One session trains two short epochs first (the test waits until the run has ended; it never races it)."""
 from __future__ import annotations
@@ -164,3 +165,42 @@ def test_learning_rate_label_keeps_a_gap_before_its_help_icon(page, width):
     assert icon_left - text_right >= 4, f"'Learning rate' {icon_left - text_right:.1f} px from its icon at {width} px"
     l2 = page.evaluate("() => { const i = document.querySelector('.st-key-cfg_l2 input'); return [i.scrollWidth, i.clientWidth]; }")
     assert l2[0] <= l2[1] + 1  # the l2 value still whole
+
+
+@pytest.mark.parametrize("width", [1024, 1440])
+def test_the_optimizers_name_shows_whole(server, browser, width):
+    """"momentum" was cut to "momentu" when Optimizer, Learning rate and L2 shared one row of the sidebar."""
+    ctx = browser.new_context(viewport={"width": width, "height": 900})
+    try:
+        pg = ctx.new_page()
+        for name in ("momentum", "adadelta", "iterative"):
+            pg.goto(server.url + f"/train?cfg_opt={name}")
+            pg.locator(".st-key-cfg_opt input").first.wait_for(timeout=LONG)
+            pg.wait_for_function("n => document.querySelector('.st-key-cfg_opt input').value === n", arg=name,
+                                 timeout=LONG)
+            shown = pg.evaluate("() => { const i = document.querySelector('.st-key-cfg_opt input');"
+                                " return [i.scrollWidth, i.clientWidth]; }")
+            assert shown[0] <= shown[1] + 1, f"{name!r} cut at {width} px: needs {shown[0]} px, has {shown[1]}"
+    finally:
+        ctx.close()
+
+
+def test_stacked_layer_rows_on_a_phone_label_every_field(server, browser):
+    """Below 641 px each layer row's fields stack; a later row's fields then carry their own labels."""
+    ctx = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        pg = ctx.new_page()
+        pg.goto(server.url + "/train")
+        B.wait_app_idle(pg)
+        pg.locator('[data-testid="stExpandSidebarButton"]').first.click()
+        label = pg.locator(".st-key-cfg_L1_n [data-testid='stWidgetLabel']").first
+        label.wait_for(state="visible", timeout=LONG)
+        assert "Dense 2 neurons" in label.inner_text()
+        for key, text in (("cfg_L1_act", "Dense 2 activation"), ("cfg_L1_drop", "Dense 2 dropout")):
+            assert pg.locator(f".st-key-{key} [data-testid='stWidgetLabel']").first.is_visible(), key
+        _shot(pg, "layer_rows_390")
+        pg.set_viewport_size({"width": 1024, "height": 900})  # side by side again: one header row only
+        pg.wait_for_function("() => window.innerWidth === 1024")
+        assert not pg.locator(".st-key-cfg_L1_n [data-testid='stWidgetLabel']").first.is_visible()
+    finally:
+        ctx.close()
