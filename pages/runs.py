@@ -142,19 +142,24 @@ def overlay_figures(reg: RR.RunRegistry) -> tuple[go.Figure, go.Figure]:
         for rid in dict.fromkeys(data["run"]):
             d = data[data["run"] == rid]
             name = d["name"].iloc[0]
+            in_legend = True  # one legend entry per run (its colour); the caption explains solid and dashed
             for split, dash in (("train", "solid"), ("validation", "dash")):
                 ds = d[d["split"] == split]
                 if ds.empty or ds[metric].isna().all():
                     continue
                 fig.add_scatter(
-                    x=ds["epoch"], y=ds[metric], mode="lines+markers", name=f"{name} · {split}",
+                    x=ds["epoch"], y=ds[metric], mode="lines+markers", name=name, showlegend=in_legend,
                     legendgroup=str(rid), line=dict(color=colors.get(rid, "#6b7280"), dash=dash, width=2.5),
                     marker=dict(size=7, symbol="circle" if split == "train" else "diamond"),
                     hovertemplate=f"{name}<br>{split}, epoch %{{x}}<br>{metric} %{{y:.4f}}<extra></extra>",
                 )
-        fig.update_layout(title=dict(text=title, x=0.01, y=0.97), height=360, template="plotly_white",
-                          margin=dict(l=10, r=10, t=40, b=10), xaxis_title="epoch", yaxis_title=metric,
-                          legend=dict(orientation="h", yanchor="top", y=-0.2, x=0))
+                in_legend = False
+        runs = data["run"].nunique()
+        # the legend below the plot grows a line per run: the figure grows with it, the plot keeps its
+        # height; the x axis needs no title (the chart's title says "per epoch"), so none can collide
+        fig.update_layout(title=dict(text=title, x=0.01, y=0.97), height=330 + 22 * runs, template="plotly_white",
+                          margin=dict(l=10, r=10, t=40, b=10), yaxis_title=metric,
+                          legend=dict(orientation="h", yanchor="top", y=-0.1, x=0))
         if data["epoch"].max() <= 12:
             fig.update_xaxes(dtick=1, range=[0.5, data["epoch"].max() + 0.5])
         if metric == "accuracy":

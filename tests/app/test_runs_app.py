@@ -76,10 +76,17 @@ def test_runs_are_listed_and_overlaid(studio):
     assert list(df["Epochs"]) == [2, 3]
     assert list(df["Test acc"]) == pytest.approx([81.0, 85.0])  # shown as percentages
     assert len(at.get("plotly_chart")) == 2
-    names = curve_traces(at)
     labels = list(df["Name"])  # curves carry the same labels as the table
-    for n in (f"{labels[0]} · train", f"{labels[0]} · validation", f"{labels[1]} · train", f"{labels[1]} · validation"):
-        assert n in names
+    for chart in at.get("plotly_chart"):
+        fig = json.loads(chart.proto.spec)
+        traces = [(t.get("name"), t["line"].get("dash"), t.get("showlegend", True)) for t in fig["data"]]
+        # a solid train and a dashed validation curve per run, one legend entry per run (its colour)
+        assert sorted((n, d) for n, d, _ in traces) == sorted(
+            [(label, "solid") for label in labels] + [(label, "dash") for label in labels])
+        assert [n for n, _, shown in traces if shown] == labels
+        # nothing for the legend below the plot to collide with; the figure grows a line per run
+        assert not fig["layout"]["xaxis"].get("title", {}).get("text")
+        assert fig["layout"]["height"] == 330 + 22 * len(labels)
     assert "Up to 20 runs are kept" in texts(at)
 
 
@@ -93,7 +100,7 @@ def test_rename_and_untick_through_the_table(studio):
     assert not at.exception
     assert [r.name for r in studio.runs] == ["narrow relu", "Run 2"]
     names = curve_traces(at)
-    assert "narrow relu · train" in names and not any(n.startswith("Run 2") for n in names)
+    assert "narrow relu" in names and not any(n.startswith("Run 2") for n in names)
     assert "narrow relu" in studio.runs.to_csv()
     # an emptied name is refused: the run keeps its name
     at.session_state["runs_editor"] = {"edited_rows": {"0": {"Name": "  "}}, "added_rows": [], "deleted_rows": []}
