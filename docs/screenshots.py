@@ -1,12 +1,14 @@
-"""Retake the README's screenshots of Home, Train, Draw, Inspect and Runs (1440 px wide).
+"""Retake the README's screenshots of Home, Train, Draw, Inspect, Runs and steering (1440 px wide).
 
     python docs/screenshots.py            # all of them
     python docs/screenshots.py home draw  # some
 
 Starts ``streamlit run app.py`` on a free port and drives Chromium (Playwright) the way a user would:
 train the default network at full speed, draw a seven with the mouse, open Inspect, train a second
-run for the Runs page. Writes ``docs/<name>.png``. The other screenshots in ``docs/`` (CSV, Playground,
-Step, CNN, steering) were taken by hand at 1440 px.
+run for the Runs page; for ``train_steering``, a run of 20 epochs with early stopping (patience 2) at
+the default pace whose learning rate is raised from 0.001 to 0.003 in its third epoch. Writes
+``docs/<name>.png``. The other screenshots in ``docs/`` (CSV, Playground, Step, CNN) were taken by hand
+at 1440 px.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from tests.browser_util import (  # noqa: E402
     configure_sidebar,
     draw_strokes,
     launch,
+    set_select,
     set_slider,
     settle,
     wait_app_idle,
@@ -32,7 +35,7 @@ from tests.browser_util import (  # noqa: E402
 DOCS = ROOT / "docs"
 WIDTH = 1440
 LONG = 300_000  # ms
-SHOTS = ("home", "train", "draw", "inspect", "runs")
+SHOTS = ("home", "train", "draw", "inspect", "runs", "train_steering")
 
 
 def nav(page, title: str) -> None:
@@ -59,6 +62,27 @@ def train_to_the_end(page) -> None:
     page.locator(".st-key-btn_start button").first.click()
     page.get_by_text("Most confident mistakes").first.wait_for(timeout=LONG)  # the run has ended
     wait_app_idle(page)
+
+
+def steering(browser, url: str) -> None:
+    """A fresh session: 20 epochs, early stopping with patience 2, the default pace (10 batches/s); the
+    learning rate goes from 0.001 to 0.003 in the third epoch; the run stops early by itself."""
+    ctx = browser.new_context(viewport={"width": WIDTH, "height": 1100})
+    ctx.set_default_timeout(LONG)
+    page = ctx.new_page()
+    page.goto(url + "/train")
+    page.locator(".st-key-btn_start button").first.wait_for()
+    wait_app_idle(page)
+    configure_sidebar(page, epochs=20)
+    set_select(page, "cfg_patience", "patience 2")
+    page.locator(".st-key-btn_start button").first.click()
+    page.wait_for_function("""() => { const p = document.querySelector('[data-testid="stProgress"]');
+                                      return p && /Epoch 3\/20 · batch [3-9]\d/.test(p.innerText); }""")
+    set_select(page, "cfg_lr", "0.003")
+    page.get_by_text("Stopped early after epoch").first.wait_for()
+    wait_app_idle(page)
+    shoot(page, "train_steering", 1100)
+    ctx.close()
 
 
 def main(wanted: list[str]) -> None:
@@ -106,6 +130,8 @@ def main(wanted: list[str]) -> None:
                 nav(page, "Runs")
                 shoot(page, "runs", 1200)
             ctx.close()
+            if "train_steering" in wanted:
+                steering(browser, server.url)
             browser.close()
     finally:
         server.stop()
