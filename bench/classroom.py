@@ -26,7 +26,8 @@ at normal priority. ``--browser-nice 0`` shares the cores equally between browse
 ``--server-cpus 0`` goes further: the server (and its trainings) on CPU 0 only, this benchmark and every
 browser on the others, as a server machine of its own whose users' browsers run elsewhere (here the
 browsers then have one core between them, so their own page loads take longer).
-Each new user's page load prints where its time went (:class:`LoadTimeline`).
+Each new user's page load prints where its time went (:class:`LoadTimeline`). ``--haproxy`` puts the
+shipped ``deploy/haproxy.cfg`` (Debian's HAProxy) between the browsers and the server, as deployed.
 5. RSS after all trained. Everyone sets 100 epochs and presses Start again; once trainings run,
    every browser context is closed (tabs closed mid-training): seconds until the server's CPU is idle.
 6. RSS every 10 s until back within 20 % of the idle figure or ``--rss-watch`` seconds.
@@ -330,6 +331,26 @@ class NiceKeeper:
             self.apply()
 
 
+def start_haproxy(server: StreamlitServer, cpus: set[int] | None):
+    """Debian's HAProxy running the shipped ``deploy/haproxy.cfg`` in front of ``server`` (its compression
+    and its cache of Streamlit's frontend files), on ``cpus`` with the server when given."""
+    import tempfile
+
+    from tests.browser.test_deploy_lb import HAProxy, haproxy_binary, local_config
+
+    binary = haproxy_binary()
+    if binary is None:
+        raise SystemExit("--haproxy needs Debian's haproxy (apt-get install haproxy)")
+    lb = HAProxy(Path(tempfile.mkdtemp(prefix="nnstudio-bench-lb-")))
+    lb.start(binary, local_config({"r1": server.port}, lb.port, lb.stats_port), servers=1)
+    if cpus:
+        for task in Path(f"/proc/{lb.proc.pid}/task").iterdir():
+            os.sched_setaffinity(int(task.name), cpus)
+    print(f"the browsers go through HAProxy ({lb.url}) running deploy/haproxy.cfg: compression, and Streamlit's "
+          "frontend files from its cache", flush=True)
+    return lb
+
+
 def wait_all_accepted(sessions: list[Session], timeout: float = 120.0) -> None:
     """Wait until every page shows its run training, waiting for a slot or ended (the Start reached
     the server)."""
@@ -436,10 +457,15 @@ def run(args: argparse.Namespace) -> Figures:
     probe = ServerProbe(server.proc.pid)
     sessions: list[Session] = []
     visitors: list[Session] = []
+    lb = None
     try:
         time.sleep(1)
         print(f"server up in {server.ready_seconds:.1f} s (pid {server.proc.pid}); RSS with no session: "
               f"{mib(probe.rss_bytes())}", flush=True)
+        url = server.url
+        if args.haproxy:
+            lb = start_haproxy(server, split)
+            url = lb.url
         with sync_playwright() as p:
             browser = launch(p)  # the class's sessions
             visitor_browser = browser
@@ -457,13 +483,13 @@ def run(args: argparse.Namespace) -> Figures:
                       "Chromium sets its renderers' priority itself); while the class clicks, at normal priority; "
                       "the other users' browser always at normal priority", flush=True)
             # 1. first users on Home: cold, then warm
-            cold, cold_done, first = first_load_seconds(visitor_browser, server.url)
+            cold, cold_done, first = first_load_seconds(visitor_browser, url)
             first.close()
-            warm, warm_done, second = first_load_seconds(visitor_browser, server.url)
+            warm, warm_done, second = first_load_seconds(visitor_browser, url)
             print(f"page load on an idle server, Home until the first setting is usable: first user "
                   f"{cold:.2f} s (script done {cold_done:.2f} s), next user {warm:.2f} s "
                   f"(script done {warm_done:.2f} s); RSS {mib(probe.rss_bytes())}", flush=True)
-            second.step_once(server.url, args.samples)
+            second.step_once(url, args.samples)
             second.close()
             print(f"the next user trained one batch on {args.samples} digits (Step): the server holds that "
                   f"training split, shared by all sessions; RSS {mib(probe.rss_bytes())}", flush=True)
@@ -473,7 +499,7 @@ def run(args: argparse.Namespace) -> Figures:
             for i in range(n):
                 s = new_session(browser, f"session {i + 1}")
                 sessions.append(s)
-                s.page.goto(server.url + "/train")
+                s.page.goto(url + "/train")
                 s.page.locator(".st-key-btn_start button").first.wait_for()
                 wait_app_idle(s.page)
                 s.configure(args.samples, args.epochs)
@@ -493,7 +519,7 @@ def run(args: argparse.Namespace) -> Figures:
 
             # 4. everyone at once, a visitor meanwhile
             def visitor_load() -> None:
-                interactive, done, v = first_load_seconds(visitor_browser, server.url)
+                interactive, done, v = first_load_seconds(visitor_browser, url)
                 visitors.append(v)
                 fig.visitor_interactive = interactive
                 print(f"a new user's first page while the class trains: Home until the first setting is "
@@ -586,6 +612,8 @@ def run(args: argparse.Namespace) -> Figures:
         back = [r for r in samples if abs(r.bytes - idle) <= RSS_BACK_FRACTION * idle]
         fig.rss_back_after = back[0].seconds if back else None
     finally:
+        if lb is not None:
+            lb.stop()
         server.stop()
     return fig
 

@@ -271,6 +271,8 @@ def main() -> None:
     b.add_argument("--server-cpus", type=lambda v: {int(c) for c in v.split(",")}, default=None,
                    help="run the server on these CPUs (e.g. 0) and the browsers on the others: a server "
                         "machine of its own, its users' browsers elsewhere (default: all share all CPUs)")
+    b.add_argument("--haproxy", action="store_true",
+                   help="the browsers reach the server through HAProxy running deploy/haproxy.cfg, as deployed")
     b.add_argument("--blas-threads", type=int, default=None, help="NNSTUDIO_BLAS_THREADS for the server")
     b.add_argument("--server-env", action="append", metavar="NAME=VALUE",
                    help="an environment variable for the server, e.g. MALLOC_ARENA_MAX=2 (repeatable)")
