@@ -246,7 +246,7 @@ class LoadTimeline:
 
         try:
             msg = ForwardMsg.FromString(base64.b64decode(e["response"]["payloadData"]))
-        except Exception:  # not a ForwardMsg
+        except Exception:  # noqa: BLE001 - not a ForwardMsg (protobuf raises its own DecodeError)
             return
         if msg.WhichOneof("type") == "script_finished":
             self.finished = e["timestamp"]

@@ -76,7 +76,7 @@ def steering(browser, url: str) -> None:
     configure_sidebar(page, epochs=20)
     set_select(page, "cfg_patience", "patience 2")
     page.locator(".st-key-btn_start button").first.click()
-    page.wait_for_function("""() => { const p = document.querySelector('[data-testid="stProgress"]');
+    page.wait_for_function(r"""() => { const p = document.querySelector('[data-testid="stProgress"]');
                                       return p && /Epoch 3\/20 · batch [3-9]\d/.test(p.innerText); }""")
     set_select(page, "cfg_lr", "0.003")
     page.get_by_text("Stopped early after epoch").first.wait_for()
