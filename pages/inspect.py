@@ -18,6 +18,7 @@ from plotly.subplots import make_subplots
 from nncore import analysis as I
 from nncore.studio import data as D
 from nncore.studio import spec
+from pages.ui import charts
 from pages.ui import data as ui_data
 from pages.ui import data_picker
 from pages.ui.format import model_text, rgb_png
@@ -408,16 +409,21 @@ def origin_text(origin: dict) -> str:
     return f"test digit #{origin['index']}, label {origin['label']}, read as {origin['pred']}"
 
 
+#: the saliency maps' height side by side, and each panel's height where they stack (a chart narrower
+#: than charts.STACK_BELOW_PX: a phone)
+SALIENCY_HEIGHT = 330
+SALIENCY_PANEL_PX = 320
+
+
 def saliency_figure(image: np.ndarray, maps: list[tuple[str, np.ndarray]]) -> go.Figure:
+    """The digit as the network sees it, then one map per explained digit, side by side; the maps share
+    one colour scale (``coloraxis``, so a narrow layout can move its bar, see stacked_saliency_layout)."""
     titles = ["What the network sees"] + [t for t, _ in maps]
     fig = make_subplots(rows=1, cols=1 + len(maps), subplot_titles=titles, horizontal_spacing=0.03)
     fig.add_trace(go.Heatmap(z=image, colorscale="gray", zmin=0, zmax=1, showscale=False,
                              hovertemplate="pixel (%{y}, %{x})<br>ink %{z:.2f}<extra></extra>"), 1, 1)
     for k, (title, sal) in enumerate(maps, start=2):
-        fig.add_trace(go.Heatmap(z=sal.reshape(image.shape), colorscale=SALIENCY_SCALE, zmin=0, zmax=1,
-                                 showscale=k == 2, name=title,
-                                 colorbar=dict(title=dict(text="sensitivity", side="right"), thickness=12,
-                                               len=0.9, tickvals=[0, 1], ticktext=["none", "most"]),
+        fig.add_trace(go.Heatmap(z=sal.reshape(image.shape), coloraxis="coloraxis", name=title,
                                  hovertemplate="pixel (%{y}, %{x})<br>sensitivity %{z:.2f}<extra></extra>"),
                       1, k)
         fig.add_trace(go.Contour(z=image, contours=dict(start=0.5, end=0.5, size=1, coloring="none"),
@@ -427,10 +433,39 @@ def saliency_figure(image: np.ndarray, maps: list[tuple[str, np.ndarray]]) -> go
         fig.update_xaxes(visible=False, constrain="domain", row=1, col=k)
         fig.update_yaxes(visible=False, autorange="reversed", constrain="domain",
                          scaleanchor=f"x{'' if k == 1 else k}", row=1, col=k)
-    fig.update_layout(height=330, margin=dict(l=0, r=0, t=40, b=0), template="plotly_white",
-                      plot_bgcolor="black", showlegend=False)
-    fig.update_annotations(font_size=14)
+    fig.update_layout(height=SALIENCY_HEIGHT, margin=dict(l=0, r=0, t=40, b=0), template="plotly_white",
+                      plot_bgcolor="black", showlegend=False,
+                      coloraxis=dict(colorscale=SALIENCY_SCALE, cmin=0, cmax=1,
+                                     colorbar=dict(title=dict(text="sensitivity", side="right"), thickness=12,
+                                                   len=0.9, tickvals=[0, 1], ticktext=["none", "most"])))
+    fig.update_annotations(font_size=12)  # "What the network sees" whole over a third of 480 px
     return fig
+
+
+def stacked_saliency_layout(layout: dict, panels: int) -> dict:
+    """``layout`` of :func:`saliency_figure` for a narrow chart (a phone): the panels one under another,
+    each as wide as the chart allows up to SALIENCY_PANEL_PX tall, its title over it, the colour bar
+    lying under the last one. Side by side, three panels were about 100 px each at 390 px."""
+    title_px, bar_px, toolbar_px = 34, 56, 28  # plotly's toolbar above the first title, not over it
+    height = panels * (SALIENCY_PANEL_PX + title_px) + bar_px + toolbar_px
+    out = dict(layout, height=height, margin=dict(l=0, r=0, t=toolbar_px, b=bar_px))
+    plot = height - bar_px - toolbar_px  # the paper's height in px: y domains are fractions of it
+    annotations = []
+    for k in range(panels):
+        top = 1 - k * (SALIENCY_PANEL_PX + title_px) / plot
+        bottom = top - (SALIENCY_PANEL_PX + title_px) / plot
+        suffix = "" if k == 0 else str(k + 1)
+        out[f"xaxis{suffix}"] = dict(layout.get(f"xaxis{suffix}", {}), domain=[0, 1])
+        out[f"yaxis{suffix}"] = dict(layout.get(f"yaxis{suffix}", {}), domain=[max(0.0, bottom), top - title_px / plot])
+        if k < len(layout.get("annotations", [])):
+            annotations.append(dict(layout["annotations"][k], x=0.5, xanchor="center",
+                                    y=top - title_px / plot, yanchor="bottom", font=dict(size=14)))
+    out["annotations"] = annotations
+    colorbar = dict(layout["coloraxis"]["colorbar"], orientation="h", len=0.8, x=0.5, xanchor="center",
+                    y=0, yref="container", yanchor="bottom", thickness=10,
+                    title=dict(text="sensitivity", side="top"))
+    out["coloraxis"] = dict(layout["coloraxis"], colorbar=colorbar)
+    return out
 
 
 def _fmt_out(v: float, activation: str) -> str:
@@ -518,7 +553,11 @@ def digit_panel(s: Studio, key: str, live: bool) -> None:
         if cls is not None:
             maps.append((f"Why {cls}? ({probs[cls]:.0%})" if cls != pred else f"Why {cls}? (same)",
                          I.normalize_map(I.saliency(model, vec, int(cls)))))
-        st.plotly_chart(saliency_figure(image, maps), key="saliency", config=PLOT_CONFIG)
+        figure = saliency_figure(image, maps).to_plotly_json()
+        panels = len(maps) + 1  # side by side: a square each, less the gaps and the colour bar
+        charts.live_plotly_chart(figure, key="saliency", height=SALIENCY_HEIGHT, label="Saliency maps",
+                                 aspect=0.85 * (1 - 0.03 * (panels - 1)) / panels,
+                                 narrow=(charts.STACK_BELOW_PX, stacked_saliency_layout(figure["layout"], panels)))
         if cls is None:
             st.caption("Not the digit you meant? Say which one above: a second map shows what would have "
                        "made the network read it.")

@@ -239,7 +239,7 @@ def live_plotly_chart(spec: dict, key: str, height: int, static: bool = False, l
     ``aspect``: the plot area's height per width (a map with equal axis scales); the chart is then
     no taller than that needs at the width the browser gives it (at most ``height``).
     ``narrow``: (width in px, layout): below that chart width the browser draws this layout instead (its
-    own height), and switches back and forth when the width changes.
+    own height; ``aspect`` does not apply to it), and switches back and forth when the width changes.
     """
     config = {"displaylogo": False, "staticPlot": bool(static)}
     extra = {} if aspect is None else {"aspect": float(aspect)}  # the same args as before when not fitted

@@ -59,7 +59,13 @@ def run(studio: Studio | None = None, **state) -> AppTest:
 
 
 def charts(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    """Every chart's figure: st.plotly_chart's, then the live component's (the saliency maps)."""
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")] + live_charts(at)
+
+
+def live_charts(at: AppTest) -> list[dict]:
+    return [json.loads(e.proto.json_args)["figure"] for e in at.get("component_instance")
+            if e.proto.component_name.endswith("plotly_live")]
 
 
 def chart_with(at: AppTest, trace_name_part: str) -> dict:
@@ -87,6 +93,26 @@ def test_every_section_renders_with_its_explanation(trained):
     # one strip per dense layer, the last one the ten outputs
     strips = next(s for s in specs if len(s["data"]) == 3 and all(d["type"] == "heatmap" for d in s["data"]))
     assert strips["data"][-1]["x"] == [str(i) for i in range(10)]
+
+
+def test_the_saliency_maps_stack_on_a_phone(trained):
+    """Side by side in one row on a wide page; below charts.STACK_BELOW_PX the browser draws the narrow
+    layout: each panel full width, one under another, its title over it, the colour bar lying under them."""
+    from pages.ui import charts as C
+
+    at = run(_studio(trained), inspect_source="test", inspect_index=0, inspect_class=3)
+    args = next(json.loads(e.proto.json_args) for e in at.get("component_instance")
+                if e.proto.component_name.endswith("plotly_live") and "Why" in json.dumps(json.loads(e.proto.json_args)["figure"]["data"]))
+    wide, narrow = args["figure"]["layout"], args["narrow"]["layout"]
+    assert args["narrow"]["below"] == C.STACK_BELOW_PX and 0 < args["aspect"] < 0.34  # three squares in a row
+    axes = ["yaxis", "yaxis2", "yaxis3"]
+    assert all(wide[a].get("domain", [0, 1]) == [0, 1] for a in axes)  # one row
+    domains = [narrow[a]["domain"] for a in axes]
+    assert all(narrow[x]["domain"] == [0, 1] for x in ("xaxis", "xaxis2", "xaxis3"))
+    assert domains[0][0] >= domains[1][1] and domains[1][0] >= domains[2][1]  # top to bottom, apart
+    titles = [a["y"] for a in narrow["annotations"]]
+    assert titles == sorted(titles, reverse=True) and len(titles) == 3
+    assert narrow["coloraxis"]["colorbar"]["orientation"] == "h" and narrow["height"] > 3 * 300
 
 
 def why_names(spec: dict) -> list[str]:

@@ -61,8 +61,9 @@ def test_a_mistake_on_the_train_page_opens_in_inspect_with_its_origin(weak_model
     assert f"test digit {i} (labelled {true}): the network reads **{pred}**" in t
     # the second saliency map explains the label: what would have made the network read it
     assert at.selectbox(key="inspect_class").value == true
-    saliency = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
-                    if any((d.get("name") or "").startswith("Why") for d in json.loads(c.proto.spec)["data"]))
+    figures = [json.loads(e.proto.json_args)["figure"] for e in at.get("component_instance")
+               if e.proto.component_name.endswith("plotly_live")]  # the saliency maps: the live chart
+    saliency = next(f for f in figures if any((d.get("name") or "").startswith("Why") for d in f["data"]))
     names = [d["name"] for d in saliency["data"] if (d.get("name") or "").startswith("Why")]
     assert names[0].startswith(f"Why {pred}?") and names[1].startswith(f"Why {true}?")
 

@@ -94,7 +94,7 @@ def _scenario(server, page):
     _nav(page, "Inspect")
     page.get_by_role("tab", name=re.compile("One digit")).click()
     page.get_by_text("your drawing").first.wait_for()
-    sal = page.locator(".st-key-saliency")
+    sal = page.locator(".st-key-saliency").frame_locator("iframe")  # the live chart's frame
     sal.locator(".main-svg").first.wait_for()
     sal.locator("text", has_text="Why").first.wait_for()
     _shot(page, "inspect_digit.png")

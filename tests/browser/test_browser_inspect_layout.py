@@ -1,11 +1,13 @@
 """End-to-end: Inspect's pictures and charts are legible and nothing covers anything at 1024 px (sidebar
 open) and 390 px: first-layer weight tiles of a useful size, the most active units whole and apart, the
-conv filters inside the window, and the training-dynamics legends clear of axis and subplot titles.
+conv filters inside the window, the saliency maps side by side or stacked (each at least 250 px on a
+phone), and the training-dynamics legends clear of axis and subplot titles.
 
 One session trains a small network for one epoch first (the test waits until the run has ended)."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -44,6 +46,13 @@ def _model(page, label: str) -> None:
     B.settle(page, 800)
 
 
+def _other_digit(page) -> int:
+    """A digit the network did not read (from the saliency heading: "… the network reads **7**")."""
+    text = page.get_by_text("the network reads").first.inner_text()
+    read = int(re.search(r"the network reads (\d)", text).group(1))
+    return (read + 1) % 10
+
+
 def _check_layout(page, width: int) -> None:
     _model(page, "Your model")
     # first-layer weights: 8 tiles a row, each at least 40 px (they were 24 px at 1024 px), inside the window
@@ -79,6 +88,27 @@ def _check_layout(page, width: int) -> None:
     cap_boxes = [caps.nth(k).bounding_box() for k in range(caps.count())]
     cap_rects = [[c["x"], c["y"], c["x"] + c["width"], c["y"] + c["height"]] for c in cap_boxes]
     assert not any(_overlap(a, b) for k, a in enumerate(cap_rects) for b in cap_rects[k + 1:]), cap_rects
+
+    # the saliency maps with a second digit explained: three pictures, side by side where the chart is wide
+    # enough, one under another on a phone (side by side they were about 100 px each at 390 px)
+    B.set_select(page, "inspect_class", str(_other_digit(page)))
+    frame = page.locator(".st-key-saliency").frame_locator("iframe")
+    page.locator(".st-key-saliency").first.scroll_into_view_if_needed()
+    pictures = frame.locator(".heatmaplayer image")
+    deadline = time.monotonic() + LONG / 1000
+    while pictures.count() != 3 and time.monotonic() < deadline:  # redrawn with its third panel
+        page.wait_for_timeout(200)
+    boxes = [pictures.nth(k).bounding_box() for k in range(pictures.count())]
+    assert len(boxes) == 3, (width, boxes)  # a chart whose panels changed is drawn afresh, all of them
+    chart = page.locator(".st-key-saliency").first.bounding_box()
+    if chart["width"] >= 440:
+        assert max(b["y"] for b in boxes) - min(b["y"] for b in boxes) < 2, (width, boxes)  # one row
+        assert all(b["width"] >= 100 for b in boxes), (width, boxes)
+    else:
+        assert all(b["width"] >= 250 for b in boxes), (width, boxes)  # stacked, each nearly full width
+        assert boxes[0]["y"] + boxes[0]["height"] <= boxes[1]["y"] and boxes[1]["y"] + boxes[1]["height"] <= boxes[2]["y"]
+    for b in boxes:
+        assert b["x"] >= chart["x"] - 1 and b["x"] + b["width"] <= chart["x"] + chart["width"] + 1, (width, b)
 
     # training dynamics: each legend in its own strip, clear of the axis titles and the subplot titles
     _tab(page, "Training dynamics")
