@@ -18,9 +18,8 @@ from plotly.subplots import make_subplots
 from nncore import analysis as I
 from nncore.studio import data as D
 from nncore.studio import spec
-from pages.ui import charts
+from pages.ui import charts, data_picker
 from pages.ui import data as ui_data
-from pages.ui import data_picker
 from pages.ui.format import model_text, rgb_png
 from pages.ui.nav import page_link
 from pages.ui.notices import show_notices
