@@ -235,11 +235,20 @@ CUT_VALUES_JS = """() => [...document.querySelectorAll('[data-testid="stMetric"]
 
 @pytest.mark.parametrize("width", [1024, 390])
 def test_regression_results_tiles_are_whole(server, context, width):
+    from playwright.sync_api import Error as PlaywrightError
+
     page = context.new_page()
     page.set_viewport_size({"width": width, "height": 900})
     page.goto(server.url + "/playground")  # one quick epoch on the 2-D regression set
+    page.get_by_role("button", name="reg-plane").wait_for(timeout=LONG)
+    wait_app_idle(page)  # the page's first runs are over: the click is not one a rerun can swallow
     page.get_by_role("button", name="reg-plane").click()
     settle(page)
+    try:
+        page.get_by_role("button", name="+1 epoch").wait_for(timeout=LONG)
+    except PlaywrightError:
+        shot(page, f"regression_no_controls_{width}")  # what the page showed instead (CI once saw this)
+        raise
     page.get_by_role("button", name="+1 epoch").click()
     page.get_by_text("Finished").first.wait_for(timeout=LONG)
     nav_in_session(page, "Train")
