@@ -216,8 +216,7 @@ class LoadTimeline:
     DevTools Protocol, monotonic seconds): the page's request, the first message on Streamlit's
     websocket (the browser asks for the first script run once its JavaScript runs), and the server's
     ``script_finished`` message as the browser took it in (the server ran the page and sent all of it).
-    The middle part includes the browser's own delays in taking the messages in: py-spy on an idle
-    server showed about 20 ms of the server's CPU for a new session's Home page."""
+    The middle part includes the browser's own delays in taking the messages in."""
 
     def __init__(self, page) -> None:
         self.document: float | None = None
@@ -304,12 +303,8 @@ class NiceKeeper:
     every ``every`` seconds by a daemon thread, because Chromium sets its renderers' priority itself."""
 
     def __init__(self, roots: list[int], value: int, every: float = 0.5) -> None:
-        self.roots, self.value, self.every = list(roots), value, every
-        for root in self.roots:
-            try:
-                Path(f"/proc/{root}/autogroup").write_text(str(value))
-            except OSError:  # no autogroups on this kernel: thread nice values alone decide
-                pass
+        self.roots, self.every = list(roots), every
+        self.set(value)
         threading.Thread(target=self._loop, name="nice-keeper", daemon=True).start()
 
     def apply(self) -> int:
@@ -321,7 +316,7 @@ class NiceKeeper:
         for root in self.roots:
             try:
                 Path(f"/proc/{root}/autogroup").write_text(str(value))
-            except OSError:
+            except OSError:  # no autogroups on this kernel: thread nice values alone decide
                 pass
         self.apply()
 

@@ -456,9 +456,8 @@ def stacked_saliency_layout(layout: dict, panels: int) -> dict:
         suffix = "" if k == 0 else str(k + 1)
         out[f"xaxis{suffix}"] = dict(layout.get(f"xaxis{suffix}", {}), domain=[0, 1])
         out[f"yaxis{suffix}"] = dict(layout.get(f"yaxis{suffix}", {}), domain=[max(0.0, bottom), top - title_px / plot])
-        if k < len(layout.get("annotations", [])):
-            annotations.append(dict(layout["annotations"][k], x=0.5, xanchor="center",
-                                    y=top - title_px / plot, yanchor="bottom", font=dict(size=14)))
+        annotations.append(dict(layout["annotations"][k], x=0.5, xanchor="center",  # the panel's title
+                                y=top - title_px / plot, yanchor="bottom", font=dict(size=14)))
     out["annotations"] = annotations
     colorbar = dict(layout["coloraxis"]["colorbar"], orientation="h", len=0.8, x=0.5, xanchor="center",
                     y=0, yref="container", yanchor="bottom", thickness=10,

@@ -515,10 +515,11 @@ class TrainingRun:
         with self._lock:
             now = self._t_end if self._t_end is not None else time.perf_counter()
             elapsed = self._active_seconds_locked(now)
-            rate = self._run_samples / elapsed if elapsed > 0 and self._run_samples else 0.0
-            eta = None
             if self._state in ACTIVE_STATES:
                 rate = self._steady_rate_locked(elapsed)
+            else:  # ended: all its samples over all its time
+                rate = self._run_samples / elapsed if elapsed > 0 and self._run_samples else 0.0
+            eta = None
             if self._state in ACTIVE_STATES and rate > 0:
                 done = self._run_epochs_done * self.batches_per_epoch + self._batch
                 remaining = max(0, self._run_epochs * self.batches_per_epoch - done) * min(self.batch_size, self.n_train)

@@ -83,7 +83,7 @@ def swap_in(model: Any) -> bool:
         model._params[...] = data["params"]
         optimizer = getattr(model, "optimizer", None)
         if optimizer is not None:
-            optimizer.state = {k[len("state_"):]: data[k].copy() for k in data.files if k.startswith("state_")}
+            optimizer.state = {k[len("state_"):]: data[k] for k in data.files if k.startswith("state_")}
     model._swap_file = None
     model._swap_finalizer()  # deletes the file
     return True

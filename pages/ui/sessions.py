@@ -303,10 +303,8 @@ def _setup_key(k: str) -> bool:
 
 def _snapshot_widgets() -> dict[str, Any]:
     ss = st.session_state
-    keys = [k for k in ss.keys() if isinstance(k, str)]
-    kept = {k for k in keys if _setup_key(k) or k.startswith(VIEW_PREFIX) or k in VIEW_KEYS}
-    kept |= {k[len(VIEW_PREFIX):] for k in keys if k.startswith(VIEW_PREFIX) and k[len(VIEW_PREFIX):] in ss}
-    return {k: ss[k] for k in kept}
+    return {k: ss[k] for k in ss.keys()
+            if isinstance(k, str) and (_setup_key(k) or k.startswith(VIEW_PREFIX) or k in VIEW_KEYS)}
 
 
 def restore(url_had_settings: bool) -> None:
@@ -342,8 +340,11 @@ def _adopt(entry: parking.Parked, sid: Hashable, url_had_settings: bool) -> None
     bring_back(parked)
     ss["studio"] = parked
     for k, v in entry.meta.get("widgets", {}).items():
-        if not (url_had_settings and _setup_key(k)):  # the link's setup has the last word; the view is kept
-            ss[k] = v
+        if url_had_settings and _setup_key(k):
+            continue  # the link's setup has the last word; the view is kept
+        ss[k] = v
+        if k.startswith(VIEW_PREFIX):  # and the page's widget, drawn with its default before this run
+            ss[k[len(VIEW_PREFIX):]] = v
     run = parked.run
     text = "Welcome back: your model, runs and settings were restored after the reload."
     if run is not None:

@@ -338,7 +338,7 @@ def test_the_balancer_serves_streamlits_frontend_files_from_its_cache(balanced_a
     with urllib.request.urlopen(lb.url + "/" + marker, timeout=30) as r:
         r.read()
     assert first == second
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         ours = [e for e in parse_log(lb.log_text()) if e["path"].endswith(marker)]
         if len(ours) == 3:
